@@ -1,0 +1,40 @@
+# hlsgate: `make demo` runs the main job, `make test` runs the checks. Both set up .venv first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint bench clean system-deps
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/hlsgate demo
+
+# The tests use the system's ffmpeg and ffprobe (the demo can do without: the imageio-ffmpeg wheel ships one).
+system-deps:
+	@if ! command -v ffmpeg >/dev/null || ! command -v ffprobe >/dev/null; then \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	        DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ffmpeg; \
+	    else \
+	        echo "make test needs ffmpeg and ffprobe: sudo apt-get install ffmpeg" >&2; exit 1; \
+	    fi; \
+	fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: system-deps lint
+	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/transcode_ladder.py
+
+clean:
+	rm -rf $(VENV) demo-media test-artifacts bench/out .pytest_cache .mypy_cache .ruff_cache
