@@ -1,0 +1,111 @@
+"""The transcoder's entry points: one source in, a published HLS ABR ladder out."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import shlex
+import time
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+from .command import EncodeOptions, build_argv
+from .errors import CorruptInput
+from .ladder import Rendition, Rung, load_ladder, plan_renditions
+from .playlist import RenditionResult, measure_rendition, write_master
+from .probe import MediaInfo, check_readable, probe
+from .publish import MASTER_NAME, Publication, validate_stream_dir
+from .runner import ProgressCallback, run_ffmpeg
+from .toolchain import Toolchain, find_toolchain
+
+log = logging.getLogger("hlsgate.transcode")
+P = ParamSpec("P")
+T = TypeVar("T")
+
+SHORTFALL_MIN_SECONDS = 2.0
+SHORTFALL_FRACTION = 0.05
+"""An output shorter than the source's declared duration by more than this is a damaged source."""
+
+
+@dataclass(frozen=True)
+class TranscodeResult:
+    stream_id: str
+    path: Path
+    master: Path
+    source: MediaInfo
+    renditions: tuple[RenditionResult, ...]
+    toolchain: Toolchain
+    argv: tuple[str, ...]
+    wall_seconds: float
+
+    @property
+    def duration(self) -> float:
+        return self.renditions[0].duration
+
+    @property
+    def speed(self) -> float:
+        """Media seconds encoded per wall-clock second (all renditions at once)."""
+        return self.duration / self.wall_seconds if self.wall_seconds > 0 else 0.0
+
+
+async def transcode_vod_async(source: Path | str, outdir: Path | str, *,
+                              ladder: Sequence[Rung] | None = None,
+                              options: EncodeOptions | None = None,
+                              toolchain: Toolchain | None = None,
+                              force: bool = False,
+                              on_progress: ProgressCallback | None = None,
+                              timeout: float | None = None) -> TranscodeResult:
+    """Transcode ``source`` into the stream directory ``outdir`` (whose name is the stream id).
+
+    Nothing appears at ``outdir`` unless the whole ladder was encoded and measured; a failure or a
+    cancellation leaves ``outdir`` as it was. Raises a TranscodeError subclass on every expected failure.
+    """
+    started = time.monotonic()
+    source, outdir = Path(source), Path(outdir)
+    options = options or EncodeOptions()
+    rungs = tuple(ladder) if ladder is not None else load_ladder(None)
+    check_readable(source)
+    validate_stream_dir(outdir, force=force)
+    if toolchain is None:
+        toolchain = await asyncio.to_thread(find_toolchain)
+    info = await probe(source, toolchain)
+    renditions = plan_renditions(info, rungs)
+    publication = Publication(outdir, force=force)
+    try:
+        argv = build_argv(toolchain.ffmpeg, source, publication.workdir, info, renditions, options)
+        log.debug("running %s", shlex.join(argv))
+        await run_ffmpeg(argv, duration=info.duration, on_progress=on_progress, timeout=timeout)
+        results = await asyncio.to_thread(_finish, publication, info, renditions, options, source)
+    except BaseException:
+        publication.abort()
+        raise
+    return TranscodeResult(stream_id=publication.stream_id, path=publication.outdir,
+                           master=publication.outdir / MASTER_NAME, source=info, renditions=results,
+                           toolchain=toolchain, argv=tuple(argv), wall_seconds=time.monotonic() - started)
+
+
+def _blocking(coroutine_function: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, T]:
+    @functools.wraps(coroutine_function)
+    def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        return asyncio.run(coroutine_function(*args, **kwargs))
+    return run
+
+
+transcode_vod = _blocking(transcode_vod_async)
+"""Blocking form of ``transcode_vod_async`` for scripts and tests (same arguments)."""
+
+
+def _finish(publication: Publication, info: MediaInfo, renditions: Sequence[Rendition],
+            options: EncodeOptions, source: Path) -> tuple[RenditionResult, ...]:
+    fps = info.video.fps if info.video else None
+    results = tuple(measure_rendition(publication.workdir, r, fps, options.segment_format) for r in renditions)
+    encoded = results[0].duration
+    if info.duration and info.duration - encoded > max(SHORTFALL_MIN_SECONDS, SHORTFALL_FRACTION * info.duration):
+        raise CorruptInput(f"{source} decoded to {encoded:.1f} s of its {info.duration:.1f} s: "
+                           "the file is truncated or damaged")
+    write_master(publication.workdir, results)
+    publication.commit()
+    return results
