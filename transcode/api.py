@@ -75,9 +75,10 @@ async def transcode_vod_async(source: Path | str, outdir: Path | str, *,
     renditions = plan_renditions(info, rungs)
     publication = Publication(outdir, force=force)
     try:
-        argv = build_argv(toolchain.ffmpeg, source, publication.workdir, info, renditions, options)
-        log.debug("running %s", shlex.join(argv))
-        await run_ffmpeg(argv, duration=info.duration, on_progress=on_progress, timeout=timeout)
+        argv = build_argv(toolchain.ffmpeg, source, info, renditions, options)
+        log.debug("running in %s: %s", publication.workdir, shlex.join(argv))
+        await run_ffmpeg(argv, cwd=publication.workdir, duration=info.duration, on_progress=on_progress,
+                         timeout=timeout)
         results = await asyncio.to_thread(_finish, publication, info, renditions, options, source)
     except BaseException:
         publication.abort()

@@ -14,7 +14,7 @@ from typing import Literal
 
 from .errors import TranscodeError
 from .ladder import Rendition
-from .probe import AudioStream, MediaInfo
+from .probe import AudioStream, MediaInfo, input_url
 
 SegmentFormat = Literal["ts", "fmp4"]
 
@@ -94,11 +94,12 @@ def filter_graph(info: MediaInfo, renditions: Sequence[Rendition]) -> str:
     return ";".join(chains)
 
 
-def build_argv(ffmpeg: str, source: Path, workdir: Path, info: MediaInfo,
-               renditions: Sequence[Rendition], options: EncodeOptions) -> list[str]:
-    """The full ffmpeg command line; outputs go to ``workdir/<rendition>/``."""
+def build_argv(ffmpeg: str, source: Path, info: MediaInfo, renditions: Sequence[Rendition],
+               options: EncodeOptions) -> list[str]:
+    """The full ffmpeg command line. It runs in the work directory: outputs are ``<rendition>/...``,
+    relative, so no part of the user's output path reaches ffmpeg (where ``%`` would be a pattern)."""
     argv = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "warning", "-progress", "pipe:1", "-nostats",
-            "-i", str(source)]
+            "-i", input_url(source)]
     graph = filter_graph(info, renditions)
     if graph:
         argv += ["-filter_complex", graph]
@@ -118,8 +119,8 @@ def build_argv(ffmpeg: str, source: Path, workdir: Path, info: MediaInfo,
     if info.audio is not None and any(r.has_audio for r in renditions):
         argv += _audio_args(info.audio, renditions)
     argv += ["-max_muxing_queue_size", str(MAX_MUXING_QUEUE)]
-    argv += _hls_args(workdir, options)
-    argv += ["-var_stream_map", " ".join(stream_map), str(workdir / "%v" / PLAYLIST_NAME)]
+    argv += _hls_args(options)
+    argv += ["-var_stream_map", " ".join(stream_map), f"%v/{PLAYLIST_NAME}"]
     return argv
 
 
@@ -149,10 +150,10 @@ def _audio_args(audio: AudioStream, renditions: Sequence[Rendition]) -> list[str
     return args
 
 
-def _hls_args(workdir: Path, options: EncodeOptions) -> list[str]:
+def _hls_args(options: EncodeOptions) -> list[str]:
     args = ["-f", "hls", "-hls_time", _num(options.segment_seconds), "-hls_playlist_type", "vod",
             "-hls_flags", "independent_segments",
             "-hls_segment_type", "fmp4" if options.segment_format == "fmp4" else "mpegts"]
     if options.segment_format == "fmp4":
         args += ["-hls_fmp4_init_filename", "init.mp4"]
-    return [*args, "-hls_segment_filename", str(workdir / "%v" / f"seg_%05d.{options.segment_extension}")]
+    return [*args, "-hls_segment_filename", f"%v/seg_%05d.{options.segment_extension}"]

@@ -53,13 +53,13 @@ async def probe(source: Path, toolchain: Toolchain) -> MediaInfo:
     check_readable(source)
     if toolchain.ffprobe is not None:
         argv = [toolchain.ffprobe, "-v", "error", *PROBE_ANALYZE_ARGS, "-print_format", "json",
-                "-show_format", "-show_streams", "--", str(source)]
+                "-show_format", "-show_streams", input_url(source)]
         code, out, err = await _run(argv)
         if code != 0:
             raise NotMedia(f"{source} is not media ffmpeg can read: {_last_line(err)}")
         info = parse_ffprobe_json(json.loads(out))
     else:
-        argv = [toolchain.ffmpeg, "-hide_banner", "-nostdin", *PROBE_ANALYZE_ARGS, "-i", str(source)]
+        argv = [toolchain.ffmpeg, "-hide_banner", "-nostdin", *PROBE_ANALYZE_ARGS, "-i", input_url(source)]
         _, _, err = await _run(argv)
         if "Input #0" not in err:
             raise NotMedia(f"{source} is not media ffmpeg can read: {_last_line(err)}")
@@ -67,6 +67,11 @@ async def probe(source: Path, toolchain: Toolchain) -> MediaInfo:
     if info.video is None and info.audio is None:
         raise NoDecodableStream(f"{source} holds no audio or video stream to transcode")
     return info
+
+
+def input_url(source: Path) -> str:
+    """An absolute ``file:`` URL, so a name like ``concat:x`` or ``http:x`` is never read as a protocol."""
+    return f"file:{source.absolute()}"
 
 
 def check_readable(source: Path) -> None:

@@ -9,6 +9,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from .errors import FFmpegFailed, FFmpegNotFound, TranscodeTimeout
 
@@ -62,7 +63,7 @@ def parse_progress_block(fields: dict[str, str]) -> tuple[float | None, float | 
     return out, speed, fields.get("progress") == "end"
 
 
-async def run_ffmpeg(argv: Sequence[str], *, duration: float | None = None,
+async def run_ffmpeg(argv: Sequence[str], *, cwd: Path | None = None, duration: float | None = None,
                      on_progress: ProgressCallback | None = None, timeout: float | None = None) -> None:
     """Run ``argv`` to completion or raise FFmpegFailed (with the stderr tail) / TranscodeTimeout.
 
@@ -72,7 +73,7 @@ async def run_ffmpeg(argv: Sequence[str], *, duration: float | None = None,
     try:
         proc = await asyncio.create_subprocess_exec(
             *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, limit=STREAM_LIMIT_BYTES)
+            stderr=asyncio.subprocess.PIPE, limit=STREAM_LIMIT_BYTES, cwd=cwd)
     except OSError as err:
         raise FFmpegNotFound(f"cannot run {argv[0]}: {err.strerror}") from err
     tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)

@@ -239,3 +239,12 @@ def test_demo_transcodes_a_generated_clip(tmp_path: Path) -> None:
     assert run.code == 0, run.stderr
     assert (tmp_path / "media" / "demo" / "master.m3u8").is_file()
     assert "play it:" in run.stdout
+
+
+def test_hostile_paths_are_just_paths(src: Path, tmp_path: Path) -> None:
+    """An input named like an ffmpeg protocol, an output path with pattern and protocol characters."""
+    (tmp_path / "concat:x.mp4").write_bytes(src.read_bytes())
+    parent = tmp_path / "100%d:odd dir"
+    run = run_cli("transcode", "concat:x.mp4", str(parent / "clip"), *FAST, "--quiet", cwd=tmp_path)
+    assert run.code == 0, run.stderr
+    assert (parent / "clip" / "360p" / "index.m3u8").is_file()

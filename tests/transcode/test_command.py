@@ -10,20 +10,19 @@ from transcode.ladder import load_ladder, plan_renditions
 from transcode.probe import AudioStream, MediaInfo, VideoStream
 
 SRC = Path("/in/movie.mov")
-WORK = Path("/media/.movie.partial-1234")
 VIDEO = VideoStream(index=0, codec="h264", width=1920, height=1080, fps=30.0)
 AUDIO = AudioStream(index=1, codec="aac", channels=2, sample_rate=48000)
 
 
 def argv_for(info: MediaInfo, ladder: str, **options: object) -> list[str]:
     renditions = plan_renditions(info, load_ladder(ladder))
-    return build_argv("ffmpeg", SRC, WORK, info, renditions, EncodeOptions(**options))  # type: ignore[arg-type]
+    return build_argv("ffmpeg", SRC, info, renditions, EncodeOptions(**options))  # type: ignore[arg-type]
 
 
 def test_two_rungs_with_audio_ts() -> None:
     assert argv_for(MediaInfo(20.0, VIDEO, AUDIO), "720p,480p") == [
         "ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "warning", "-progress", "pipe:1", "-nostats",
-        "-i", "/in/movie.mov",
+        "-i", "file:/in/movie.mov",
         "-filter_complex",
         "[0:0]split=2[s0][s1];[s0]scale=1280:720,setsar=1,format=yuv420p[v0];"
         "[s1]scale=854:480,setsar=1,format=yuv420p[v1]",
@@ -37,9 +36,9 @@ def test_two_rungs_with_audio_ts() -> None:
         "-max_muxing_queue_size", "4096",
         "-f", "hls", "-hls_time", "4", "-hls_playlist_type", "vod", "-hls_flags", "independent_segments",
         "-hls_segment_type", "mpegts",
-        "-hls_segment_filename", "/media/.movie.partial-1234/%v/seg_%05d.ts",
+        "-hls_segment_filename", "%v/seg_%05d.ts",
         "-var_stream_map", "v:0,a:0,name:720p v:1,a:1,name:480p",
-        "/media/.movie.partial-1234/%v/index.m3u8",
+        "%v/index.m3u8",
     ]
 
 
@@ -53,8 +52,8 @@ def test_fmp4_and_fractional_frame_rate_and_segment_length() -> None:
     assert hls == [
         "-f", "hls", "-hls_time", "2.5", "-hls_playlist_type", "vod", "-hls_flags", "independent_segments",
         "-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", "init.mp4",
-        "-hls_segment_filename", "/media/.movie.partial-1234/%v/seg_%05d.m4s",
-        "-var_stream_map", "v:0,a:0,name:720p", "/media/.movie.partial-1234/%v/index.m3u8"]
+        "-hls_segment_filename", "%v/seg_%05d.m4s",
+        "-var_stream_map", "v:0,a:0,name:720p", "%v/index.m3u8"]
 
 
 def test_video_only_maps_no_audio() -> None:
@@ -67,12 +66,12 @@ def test_audio_only_has_no_filter_graph_and_keeps_mono_and_44k1() -> None:
     mono = AudioStream(index=0, codec="mp3", channels=1, sample_rate=44100)
     assert argv_for(MediaInfo(5.0, None, mono), "720p") == [
         "ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "warning", "-progress", "pipe:1", "-nostats",
-        "-i", "/in/movie.mov", "-map", "0:0", "-map_metadata", "-1", "-map_chapters", "-1",
+        "-i", "file:/in/movie.mov", "-map", "0:0", "-map_metadata", "-1", "-map_chapters", "-1",
         "-c:a", "aac", "-ac", "1", "-ar", "44100", "-b:a:0", "128000",
         "-max_muxing_queue_size", "4096",
         "-f", "hls", "-hls_time", "4", "-hls_playlist_type", "vod", "-hls_flags", "independent_segments",
-        "-hls_segment_type", "mpegts", "-hls_segment_filename", "/media/.movie.partial-1234/%v/seg_%05d.ts",
-        "-var_stream_map", "a:0,name:audio", "/media/.movie.partial-1234/%v/index.m3u8"]
+        "-hls_segment_type", "mpegts", "-hls_segment_filename", "%v/seg_%05d.ts",
+        "-var_stream_map", "a:0,name:audio", "%v/index.m3u8"]
 
 
 def test_surround_is_downmixed_and_odd_rates_resampled() -> None:
