@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import shlex
@@ -79,13 +80,27 @@ async def transcode_vod_async(source: Path | str, outdir: Path | str, *,
         log.debug("running in %s: %s", publication.workdir, shlex.join(argv))
         await run_ffmpeg(argv, cwd=publication.workdir, duration=info.duration, on_progress=on_progress,
                          timeout=timeout)
-        results = await asyncio.to_thread(_finish, publication, info, renditions, options, source)
+        results = await _uninterrupted(asyncio.to_thread(_finish, publication, info, renditions, options, source))
     except BaseException:
         publication.abort()
         raise
     return TranscodeResult(stream_id=publication.stream_id, path=publication.outdir,
                            master=publication.outdir / MASTER_NAME, source=info, renditions=results,
                            toolchain=toolchain, argv=tuple(argv), wall_seconds=time.monotonic() - started)
+
+
+async def _uninterrupted(work: Coroutine[Any, Any, T]) -> T:
+    """The commit point. Once ffmpeg has succeeded, measuring and publishing (milliseconds) run to
+    the end even if the caller is cancelled meanwhile: an abort must never race a rename, and a caller
+    told "cancelled" must not find the stream published. A cancellation that arrives here is therefore
+    answered with the published result; one whose publication failed still raises CancelledError."""
+    task = asyncio.ensure_future(work)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            return await task
+        raise
 
 
 def _blocking(coroutine_function: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, T]:
