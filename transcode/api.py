@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import os
 import shlex
 import time
 from collections.abc import Callable, Coroutine, Sequence
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 from .command import EncodeOptions, build_argv
-from .errors import CorruptInput
+from .errors import CorruptInput, OutputError
 from .ladder import Rendition, Rung, load_ladder, plan_renditions
 from .playlist import RenditionResult, measure_rendition, write_master
 from .probe import MediaInfo, check_readable, probe
@@ -26,6 +27,7 @@ log = logging.getLogger("hlsgate.transcode")
 P = ParamSpec("P")
 T = TypeVar("T")
 
+DISK_FULL_FREE_BYTES = 1 << 20
 SHORTFALL_MIN_SECONDS = 2.0
 SHORTFALL_FRACTION = 0.05
 """An output shorter than the source's declared duration by more than this is a damaged source."""
@@ -116,6 +118,25 @@ transcode_vod = _blocking(transcode_vod_async)
 
 def _finish(publication: Publication, info: MediaInfo, renditions: Sequence[Rendition],
             options: EncodeOptions, source: Path) -> tuple[RenditionResult, ...]:
+    try:
+        return _measure_and_publish(publication, info, renditions, options, source)
+    except OSError as err:  # disk full while writing the master, a folder removed under us ...
+        raise OutputError(f"cannot finish {publication.outdir}: {err.strerror or err}") from err
+
+
+def _check_disk(workdir: Path) -> None:
+    """ffmpeg's HLS muxer can meet a full disk, log nothing and exit 0; a disk left (nearly) full
+    after the encode is taken as that, whatever the files look like."""
+    stats = os.statvfs(workdir)
+    free = stats.f_bavail * stats.f_frsize
+    if free < DISK_FULL_FREE_BYTES:
+        raise OutputError(f"the output disk is full ({free // 1024} KiB free under {workdir.parent}); "
+                          "nothing was published")
+
+
+def _measure_and_publish(publication: Publication, info: MediaInfo, renditions: Sequence[Rendition],
+                         options: EncodeOptions, source: Path) -> tuple[RenditionResult, ...]:
+    _check_disk(publication.workdir)
     fps = info.video.fps if info.video else None
     results = tuple(measure_rendition(publication.workdir, r, fps, options.segment_format) for r in renditions)
     encoded = results[0].duration

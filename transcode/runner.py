@@ -17,6 +17,9 @@ STDERR_TAIL_LINES = 15
 STDERR_LINE_MAX_CHARS = 400
 TERMINATE_GRACE_SECONDS = 5.0
 STREAM_LIMIT_BYTES = 1 << 20
+DISK_FULL = ("No space left on device", "Disk quota exceeded")
+WRITE_FAILURES = (*DISK_FULL, "Input/output error", "Read-only file system")
+"""ffmpeg's HLS muxer logs these and still exits 0: a write failure must not pass for success."""
 
 
 @dataclass(frozen=True)
@@ -111,7 +114,7 @@ async def run_ffmpeg(argv: Sequence[str], *, cwd: Path | None = None, duration: 
         readers.cancel()
         await _stop(proc)
         raise
-    if returncode != 0:
+    if returncode != 0 or any(marker in line for line in tail for marker in WRITE_FAILURES):
         raise FFmpegFailed(_describe_exit(returncode, tail), returncode=returncode,
                            stderr_tail="\n".join(tail))
 
@@ -137,7 +140,12 @@ def _describe_exit(returncode: int, tail: deque[str]) -> str:
         except ValueError:
             name = f"signal {-returncode}"
         what = f"ffmpeg was killed by {name}"
-    else:
+    elif returncode > 0:
         what = f"ffmpeg failed (exit status {returncode})"
-    last = tail[-1] if tail else ""
+    else:
+        what = "ffmpeg could not write its output"
+    telling = [line for line in tail if any(marker in line for marker in WRITE_FAILURES)]
+    if any(marker in line for line in telling for marker in DISK_FULL):
+        what += " because the output disk is full"
+    last = telling[-1] if telling else tail[-1] if tail else ""
     return f"{what}: {last}" if last else what

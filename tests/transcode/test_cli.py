@@ -6,6 +6,7 @@ import os
 import pty
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -248,3 +249,18 @@ def test_hostile_paths_are_just_paths(src: Path, tmp_path: Path) -> None:
     run = run_cli("transcode", "concat:x.mp4", str(parent / "clip"), *FAST, "--quiet", cwd=tmp_path)
     assert run.code == 0, run.stderr
     assert (parent / "clip" / "360p" / "index.m3u8").is_file()
+
+
+def test_disk_full_is_reported_and_leaves_nothing(src: Path, tmp_path: Path) -> None:
+    """A real full disk: a 200 KiB tmpfs in a private mount namespace (needs root, as CI is)."""
+    mountpoint = tmp_path / "tiny"
+    mountpoint.mkdir()
+    script = (f"mount -t tmpfs -o size=200k tmpfs {mountpoint} || exit 99; "
+              f"{sys.executable} -m hls_server.cli transcode {src} {mountpoint}/media/movie "
+              f"{' '.join(FAST)}; code=$?; echo left: $(ls -A {mountpoint}/media); exit $code")
+    done = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+                          capture_output=True, text=True, timeout=120, check=False, cwd=REPO)
+    assert done.returncode == 1, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("hlsgate: error:")]
+    assert errors and "the output disk is full" in errors[0], done.stderr
+    assert done.stdout.strip() == "left:"

@@ -115,3 +115,14 @@ def test_log_lines_are_throttled_but_end_is_always_said(capsys: pytest.CaptureFi
     lines = capsys.readouterr().err.splitlines()
     assert lines == ["transcode x:  10%, 1.0/10.0 s, 3.00x real time, ETA 0:03",
                      "transcode x: 100%, 10.0/10.0 s, 3.00x real time, ETA 0:00"]
+
+
+async def test_a_write_error_fails_even_when_ffmpeg_exits_0() -> None:
+    with pytest.raises(FFmpegFailed) as caught:
+        await run_ffmpeg(fake("""
+            import sys
+            print("[hls @ 0x1] Failed to write segment: No space left on device", file=sys.stderr)
+            print("[out#0/hls @ 0x2] video:10kB audio:2kB", file=sys.stderr)
+        """))
+    assert str(caught.value) == ("ffmpeg could not write its output because the output disk is full: "
+                                 "[hls @ 0x1] Failed to write segment: No space left on device")
