@@ -53,9 +53,7 @@ from transcode.testsrc import generate_testsrc
 from transcode.toolchain import Toolchain, find_toolchain
 
 BENCH_DIR = Path(__file__).resolve().parent
-OUT_DIR = BENCH_DIR / "out"
-RUNS_DIR = OUT_DIR / "ladder"
-SOURCE_DIR = OUT_DIR / "sources"
+DEFAULT_OUT_DIR = BENCH_DIR / "out"
 
 FRAME_RATE = 30
 """The generated source's rate. With 4 s segments this gives the GOP of 120 typed in the argvs below."""
@@ -178,12 +176,12 @@ def hlsgate_argv(hlsgate: str, ffmpeg: str, source: Path, out: Path, ladder_spec
             "--ladder", ladder_spec, "--preset", preset, "--segment-seconds", "4", "--ffmpeg", ffmpeg]
 
 
-def build_contenders(hlsgate: str, ffmpeg: str, source: Path, sizes: Sequence[Size], ladder_spec: str,
+def build_contenders(root: Path, hlsgate: str, ffmpeg: str, source: Path, sizes: Sequence[Size], ladder_spec: str,
                      preset: str) -> list[Contender]:
     def playlists(root: Path) -> tuple[Path, ...]:
         return tuple(root / r.name / "index.m3u8" for r in RUNGS)
 
-    out = {key: RUNS_DIR / key for key in ("hlsgate", "hand-written", "naive-sequential", "naive-concurrent")}
+    out = {key: root / "ladder" / key for key in ("hlsgate", "hand-written", "naive-sequential", "naive-concurrent")}
     naive = {key: tuple(tuple(naive_argv(ffmpeg, source, out[key], r, s, preset)) for r, s in zip(RUNGS, sizes,
                                                                                                   strict=True))
              for key in ("naive-sequential", "naive-concurrent")}
@@ -224,11 +222,11 @@ def _even(value: float) -> int:
     return max(2, 2 * round(value / 2))
 
 
-def ladder_spec_for(source: Size, sizes: Sequence[Size]) -> str:
+def ladder_spec_for(root: Path, source: Size, sizes: Sequence[Size]) -> str:
     """``--ladder`` for hlsgate: the rung names for the default source, else a ladder file."""
     if source == parse_size(DEFAULT_SIZE):
         return DEFAULT_LADDER_SPEC
-    path = OUT_DIR / f"ladder-{source[0]}x{source[1]}.toml"
+    path = root / f"ladder-{source[0]}x{source[1]}.toml"
     lines = [f"# bench/transcode_ladder.py: the default rungs' bitrates, boxes scaled to a {source[0]}x{source[1]} "
              "source"]
     for rung, (width, height) in zip(RUNGS, sizes, strict=True):
@@ -238,12 +236,12 @@ def ladder_spec_for(source: Size, sizes: Sequence[Size]) -> str:
     return str(path)
 
 
-def ensure_source(ffmpeg: str, seconds: float, size: Size) -> Path:
+def ensure_source(root: Path, ffmpeg: str, seconds: float, size: Size) -> Path:
     """Generate the test clip once; later runs reuse it (written under a temporary name, then renamed)."""
-    path = SOURCE_DIR / f"testsrc-{size[0]}x{size[1]}-{FRAME_RATE}fps-{seconds:g}s.mp4"
+    path = root / "sources" / f"testsrc-{size[0]}x{size[1]}-{FRAME_RATE}fps-{seconds:g}s.mp4"
     if path.is_file():
         return path
-    say(f"generating the source {path.relative_to(BENCH_DIR.parent)} ...")
+    say(f"generating the source {shown(path)} ...")
     partial = path.with_name(f".{path.stem}.partial.mp4")
     generate_testsrc(ffmpeg, partial, seconds=seconds, size=f"{size[0]}x{size[1]}", rate=FRAME_RATE)
     partial.replace(path)
@@ -254,6 +252,11 @@ def ensure_source(ffmpeg: str, seconds: float, size: Size) -> Path:
 
 def say(text: str = "") -> None:
     print(text, flush=True)
+
+
+def shown(path: Path) -> str:
+    """Relative to the repository when inside it: shorter, and the same on every machine."""
+    return str(path.relative_to(BENCH_DIR.parent)) if path.is_relative_to(BENCH_DIR.parent) else str(path)
 
 
 def children_cpu_seconds() -> float:
@@ -453,6 +456,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--preset", default="veryfast", help="x264 preset for every contender (default veryfast)")
     p.add_argument("--timeout", type=float, help="seconds allowed per contender run (default scales with the clip)")
     p.add_argument("--ffmpeg", help="ffmpeg binary (default: as hlsgate finds it: PATH, then the bundled one)")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT_DIR, metavar="DIR",
+                   help="where the cached source and the outputs go (default bench/out, gitignored)")
     p.add_argument("--show-argv", action="store_true", help="print the commands side by side and exit")
     args = p.parse_args(argv)
     if not 1.0 <= args.seconds <= 600.0:
@@ -468,15 +473,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         toolchain = find_toolchain(args.ffmpeg)
         hlsgate = find_hlsgate()
-        source = ensure_source(toolchain.ffmpeg, args.seconds, size)
+        root: Path = args.out.resolve()
+        if "%" in str(root):
+            raise BenchError(f"--out {root} contains '%', which ffmpeg's HLS muxer reads as a pattern")
+        source = ensure_source(root, toolchain.ffmpeg, args.seconds, size)
         sizes = rendition_sizes(size)
-        ladder_spec = ladder_spec_for(size, sizes)
-        contenders = build_contenders(hlsgate, toolchain.ffmpeg, source, sizes, ladder_spec, args.preset)
+        ladder_spec = ladder_spec_for(root, size, sizes)
+        contenders = build_contenders(root, hlsgate, toolchain.ffmpeg, source, sizes, ladder_spec, args.preset)
         if args.show_argv:
             show_argv(contenders, toolchain, source, ladder_spec, args.preset)
             return 0
         timeout = args.timeout or default_timeout(args.seconds, size)
-        say(f"source: {source.relative_to(BENCH_DIR.parent)} ({size[0]}x{size[1]}, {FRAME_RATE} fps, "
+        say(f"source: {shown(source)} ({size[0]}x{size[1]}, {FRAME_RATE} fps, "
             f"{args.seconds:g} s); renditions {', '.join(f'{w}x{h}' for w, h in sizes)}; preset {args.preset}")
         say(f"machine: {os.cpu_count()} CPUs, {platform.machine()}, Python {platform.python_version()}, "
             f"{toolchain.describe()}")

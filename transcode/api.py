@@ -21,7 +21,7 @@ from .playlist import RenditionResult, measure_rendition, write_master
 from .probe import MediaInfo, check_readable, probe
 from .publish import MASTER_NAME, Publication, validate_stream_dir
 from .runner import ProgressCallback, run_ffmpeg
-from .toolchain import Toolchain, find_toolchain
+from .toolchain import Toolchain, locate_toolchain, with_version
 
 log = logging.getLogger("hlsgate.transcode")
 P = ParamSpec("P")
@@ -73,8 +73,16 @@ async def transcode_vod_async(source: Path | str, outdir: Path | str, *,
     check_readable(source)
     validate_stream_dir(outdir, force=force)
     if toolchain is None:
-        toolchain = await asyncio.to_thread(find_toolchain)
-    info = await probe(source, toolchain)
+        toolchain = await asyncio.to_thread(locate_toolchain)
+    # Asking ffmpeg its version overlaps the probe; a binary that is not ffmpeg is reported as such
+    # rather than as an input ffmpeg cannot read.
+    versioned, probed = await asyncio.gather(with_version(toolchain), probe(source, toolchain),
+                                             return_exceptions=True)
+    if isinstance(versioned, BaseException):
+        raise versioned
+    if isinstance(probed, BaseException):
+        raise probed
+    toolchain, info = versioned, probed
     renditions = plan_renditions(info, rungs)
     publication = Publication(outdir, force=force)
     try:

@@ -18,7 +18,7 @@ from .ladder import DEFAULT_LADDER, RUNG_TABLE, load_ladder
 from .report import LogLines, TerminalBar
 from .runner import ProgressCallback
 from .testsrc import generate_testsrc
-from .toolchain import find_toolchain
+from .toolchain import find_toolchain, locate_toolchain
 
 EXIT_FAILURE = 1
 EXIT_INTERRUPTED = 130
@@ -104,7 +104,7 @@ def _transcode(args: argparse.Namespace, source: Path, outdir: Path, explicit_ff
     options = EncodeOptions(segment_seconds=args.segment_seconds, segment_format=args.format,
                             preset=args.preset, codec=args.codec)
     ladder = load_ladder(args.ladder)
-    toolchain = find_toolchain(explicit_ffmpeg)
+    toolchain = locate_toolchain(explicit_ffmpeg)
     reporter = _reporter(args.quiet, sys.stderr, f"transcode {outdir.name}")
     try:
         result = _run_cancellable(transcode_vod_async(

@@ -6,8 +6,6 @@ import shutil
 import time
 from typing import TextIO
 
-from tqdm import tqdm
-
 from .runner import Progress
 
 LOG_MIN_INTERVAL_SECONDS = 2.0
@@ -64,6 +62,8 @@ class TerminalBar:
     def __init__(self, stream: TextIO, label: str) -> None:
         # Sizes from shutil, which falls back to 80x24 where a terminal reports 0 (a fresh pty): left to
         # itself, tqdm 4.70 guesses nrows=-1 and then draws nothing at all.
+        from tqdm import tqdm  # only a terminal needs it; keeps start-up short for scripts and services
+
         size = shutil.get_terminal_size()
         self._bar = tqdm(total=1000, file=stream, desc=label, leave=True, ncols=size.columns,
                          nrows=max(size.lines, 2),

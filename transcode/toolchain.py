@@ -7,10 +7,11 @@ then the static build inside the ``imageio-ffmpeg`` wheel. That bundled build ha
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -19,6 +20,7 @@ from .errors import FFmpegNotFound
 Source = Literal["explicit", "PATH", "imageio-ffmpeg"]
 
 VERSION_TIMEOUT_SECONDS = 15
+UNKNOWN_VERSION = "(version not asked yet)"
 _VERSION_RE = re.compile(r"^ffmpeg version (\S+)")
 
 
@@ -27,7 +29,7 @@ class Toolchain:
     ffmpeg: str
     ffprobe: str | None
     source: Source
-    version: str
+    version: str = UNKNOWN_VERSION
 
     def describe(self) -> str:
         probe = self.ffprobe or "none (probing through ffmpeg -i)"
@@ -36,6 +38,19 @@ class Toolchain:
 
 def find_toolchain(explicit: str | None = None) -> Toolchain:
     """Locate ffmpeg, its version and a matching ffprobe, or raise FFmpegNotFound."""
+    located = locate_toolchain(explicit)
+    return replace(located, version=ffmpeg_version(located.ffmpeg))
+
+
+async def with_version(toolchain: Toolchain) -> Toolchain:
+    """``toolchain`` with its version asked of ffmpeg (off the event loop, so it can overlap probing)."""
+    if toolchain.version != UNKNOWN_VERSION:
+        return toolchain
+    return replace(toolchain, version=await asyncio.to_thread(ffmpeg_version, toolchain.ffmpeg))
+
+
+def locate_toolchain(explicit: str | None = None) -> Toolchain:
+    """Find the binaries without running them (the version stays unknown), or raise FFmpegNotFound."""
     if explicit:
         ffmpeg = _resolve(explicit)
         if ffmpeg is None:
@@ -45,8 +60,7 @@ def find_toolchain(explicit: str | None = None) -> Toolchain:
         ffmpeg, source = on_path, "PATH"
     else:
         ffmpeg, source = _bundled_ffmpeg(), "imageio-ffmpeg"
-    return Toolchain(ffmpeg=ffmpeg, ffprobe=_sibling_ffprobe(ffmpeg), source=source,
-                     version=ffmpeg_version(ffmpeg))
+    return Toolchain(ffmpeg=ffmpeg, ffprobe=_sibling_ffprobe(ffmpeg), source=source)
 
 
 def ffmpeg_version(ffmpeg: str) -> str:

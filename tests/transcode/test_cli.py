@@ -112,6 +112,7 @@ def test_missing_arguments_is_a_usage_error() -> None:
     ("bad-ladder", "unknown rung(s) 4k"),
     ("bad-segment", "--segment-seconds must be between 1 and 60"),
     ("no-ffmpeg", "ffmpeg not found at '/nonexistent/ffmpeg'"),
+    ("not-ffmpeg", "does not answer like ffmpeg"),
 ])
 def test_bad_input_gets_one_clear_line(case: str, fragment: str, src: Path, out_parent: Path,
                                        make_media: MakeMedia, toolchain: Toolchain) -> None:
@@ -143,6 +144,8 @@ def test_bad_input_gets_one_clear_line(case: str, fragment: str, src: Path, out_
         extra = ["--segment-seconds", "0.2"]
     elif case == "no-ffmpeg":
         env = {"HLSGATE_FFMPEG": "/nonexistent/ffmpeg"}
+    elif case == "not-ffmpeg":
+        env = {"HLSGATE_FFMPEG": "true"}
     run = run_cli("transcode", str(source), str(outdir), *extra, env=env)
     assert run.code == 1
     assert_one_line_error(run.stderr, fragment)
