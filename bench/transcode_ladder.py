@@ -8,7 +8,8 @@ Contenders, all with the same ffmpeg binary and the same encode settings:
 * ``naive-sequential``   one ffmpeg per rendition, one after the other: each decodes the source itself;
 * ``naive-concurrent``   the same three processes started together (extra information, no target).
 
-The runs are interleaved round-robin (the machine is shared and noisy) and the median wall time of
+The runs are interleaved round-robin, each round starting one contender later (the machine is shared
+and noisy, and a run right after the heaviest one is slower), and the median wall time of
 each contender is reported, with the ratios hlsgate/hand-written (target <= 1.03) and
 hlsgate/naive-sequential (target <= 0.85). Before any figure is reported the outputs of round 1 are
 compared (sizes, profile, audio, segments, duration): a contender that did different work is an error.
@@ -491,7 +492,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         say(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         samples: dict[str, list[Sample]] = {c.key: [] for c in contenders}
         for round_no in range(1, args.repeat + 1):
-            for contender in contenders:
+            # Each round starts one contender later, so none always follows the same neighbour
+            # (running right after the heaviest contender costs a few percent on this machine).
+            shift = (round_no - 1) % len(contenders)
+            for contender in contenders[shift:] + contenders[:shift]:
                 sample, messages = run_contender(contender, timeout)
                 samples[contender.key].append(sample)
                 say(f"round {round_no}/{args.repeat}  {contender.key:<17} {sample.wall:8.2f} s wall "
