@@ -18,8 +18,8 @@ from .command import EncodeOptions, build_argv
 from .errors import CorruptInput, OutputError
 from .ladder import Rendition, Rung, load_ladder, plan_renditions
 from .playlist import RenditionResult, measure_rendition, write_master
-from .probe import MediaInfo, check_readable, probe
-from .publish import MASTER_NAME, Publication, validate_stream_dir
+from .probe import MediaInfo, probe
+from .publish import MASTER_NAME, Publication
 from .runner import ProgressCallback, run_ffmpeg
 from .toolchain import Toolchain, locate_toolchain, with_version
 
@@ -70,8 +70,6 @@ async def transcode_vod_async(source: Path | str, outdir: Path | str, *,
     source, outdir = Path(source), Path(outdir)
     options = options or EncodeOptions()
     rungs = tuple(ladder) if ladder is not None else load_ladder(None)
-    check_readable(source)
-    validate_stream_dir(outdir, force=force)
     if toolchain is None:
         toolchain = await asyncio.to_thread(locate_toolchain)
     # Asking ffmpeg its version overlaps the probe; a binary that is not ffmpeg is reported as such
@@ -83,14 +81,19 @@ async def transcode_vod_async(source: Path | str, outdir: Path | str, *,
     if isinstance(probed, BaseException):
         raise probed
     toolchain, info = versioned, probed
+    log.debug("probed %s in %.3f s", source, time.monotonic() - started)
     renditions = plan_renditions(info, rungs)
     publication = Publication(outdir, force=force)
     try:
-        argv = build_argv(toolchain.ffmpeg, source, info, renditions, options)
+        argv = build_argv(toolchain.ffmpeg, source, info, renditions, options, progress=on_progress is not None)
         log.debug("running in %s: %s", publication.workdir, shlex.join(argv))
+        encode_started = time.monotonic()
         await run_ffmpeg(argv, cwd=publication.workdir, duration=info.duration, on_progress=on_progress,
                          timeout=timeout)
+        publish_started = time.monotonic()
         results = await _uninterrupted(asyncio.to_thread(_finish, publication, info, renditions, options, source))
+        log.debug("encoded in %.3f s, measured and published in %.3f s", publish_started - encode_started,
+                  time.monotonic() - publish_started)
     except BaseException:
         publication.abort()
         raise

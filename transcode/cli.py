@@ -16,7 +16,6 @@ from .command import DEFAULT_CODEC, DEFAULT_PRESET, DEFAULT_SEGMENT_SECONDS, VID
 from .errors import FFmpegFailed, TranscodeError
 from .ladder import DEFAULT_LADDER, RUNG_TABLE, load_ladder
 from .report import LogLines, TerminalBar
-from .runner import ProgressCallback
 from .testsrc import generate_testsrc
 from .toolchain import find_toolchain, locate_toolchain
 
@@ -66,8 +65,12 @@ def _add_encode_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
 
 
+def _explicit_ffmpeg(args: argparse.Namespace, env: Mapping[str, str]) -> str | None:
+    return args.ffmpeg or env.get("HLSGATE_FFMPEG") or None
+
+
 def run_transcode(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    explicit_ffmpeg = args.ffmpeg or env.get("HLSGATE_FFMPEG") or None
+    explicit_ffmpeg = _explicit_ffmpeg(args, env)
     if args.version:
         return _guarded(lambda: _print_version(explicit_ffmpeg))
     if args.input is None or args.outdir is None:
@@ -77,7 +80,7 @@ def run_transcode(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 
 def run_demo(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    explicit_ffmpeg = args.ffmpeg or env.get("HLSGATE_FFMPEG") or None
+    explicit_ffmpeg = _explicit_ffmpeg(args, env)
 
     def demo() -> int:
         toolchain = find_toolchain(explicit_ffmpeg)
@@ -111,14 +114,14 @@ def _transcode(args: argparse.Namespace, source: Path, outdir: Path, explicit_ff
             source, outdir, ladder=ladder, options=options, toolchain=toolchain, force=force,
             on_progress=reporter, timeout=getattr(args, "timeout", None)))
     finally:
-        if isinstance(reporter, TerminalBar | LogLines):
+        if reporter is not None:
             reporter.close()
     if not args.quiet:
         print_summary(result, sys.stdout)
     return 0
 
 
-def _reporter(quiet: bool, stream: TextIO, label: str) -> ProgressCallback | None:
+def _reporter(quiet: bool, stream: TextIO, label: str) -> TerminalBar | LogLines | None:
     if quiet:
         return None
     return TerminalBar(stream, label) if stream.isatty() else LogLines(stream, label)

@@ -95,11 +95,14 @@ def filter_graph(info: MediaInfo, renditions: Sequence[Rendition]) -> str:
 
 
 def build_argv(ffmpeg: str, source: Path, info: MediaInfo, renditions: Sequence[Rendition],
-               options: EncodeOptions) -> list[str]:
+               options: EncodeOptions, *, progress: bool = True) -> list[str]:
     """The full ffmpeg command line. It runs in the work directory: outputs are ``<rendition>/...``,
-    relative, so no part of the user's output path reaches ffmpeg (where ``%`` would be a pattern)."""
-    argv = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "warning", "-progress", "pipe:1", "-nostats",
-            "-i", input_url(source)]
+    relative, so no part of the user's output path reaches ffmpeg (where ``%`` would be a pattern).
+    ``progress``: ask ffmpeg for ``-progress`` reports on stdout (only worth it when someone reads them)."""
+    argv = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "warning"]
+    if progress:
+        argv += ["-progress", "pipe:1"]
+    argv += ["-nostats", "-i", input_url(source)]
     graph = filter_graph(info, renditions)
     if graph:
         argv += ["-filter_complex", graph]

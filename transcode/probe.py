@@ -79,6 +79,8 @@ def check_readable(source: Path) -> None:
         raise InputNotFound(f"input not found: {source}")
     if source.is_dir():
         raise InputError(f"input is a directory, not a media file: {source}")
+    if not source.is_file():  # a FIFO or a device would block or never end: VOD input is a file
+        raise InputError(f"input is not a regular file: {source}")
     try:
         with source.open("rb") as f:
             f.read(1)

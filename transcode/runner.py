@@ -7,7 +7,7 @@ import contextlib
 import signal
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,7 +83,7 @@ async def run_ffmpeg(argv: Sequence[str], *, cwd: Path | None = None, duration: 
 
     async def read_progress(stdout: asyncio.StreamReader) -> None:
         block: dict[str, str] = {}
-        async for raw in stdout:
+        async for raw in _lines(stdout):
             key, _, value = raw.decode(errors="replace").strip().partition("=")
             block[key] = value
             if key != "progress":
@@ -94,7 +94,7 @@ async def run_ffmpeg(argv: Sequence[str], *, cwd: Path | None = None, duration: 
                 on_progress(Progress(out, duration, speed, time.monotonic() - started, done))
 
     async def read_stderr(stderr: asyncio.StreamReader) -> None:
-        async for raw in stderr:
+        async for raw in _lines(stderr):
             line = raw.decode(errors="replace").rstrip()
             if line:
                 tail.append(line[:STDERR_LINE_MAX_CHARS])
@@ -117,6 +117,19 @@ async def run_ffmpeg(argv: Sequence[str], *, cwd: Path | None = None, duration: 
     if returncode != 0 or any(marker in line for line in tail for marker in WRITE_FAILURES):
         raise FFmpegFailed(_describe_exit(returncode, tail), returncode=returncode,
                            stderr_tail="\n".join(tail))
+
+
+async def _lines(stream: asyncio.StreamReader) -> AsyncIterator[bytes]:
+    """Lines until EOF; a line longer than the stream limit is replaced by a note, not an exception."""
+    while True:
+        try:
+            line = await stream.readline()
+        except ValueError:  # LimitOverrunError: asyncio has already dropped the oversized line
+            yield b"(an output line too long to keep was dropped)"
+            continue
+        if not line:
+            return
+        yield line
 
 
 async def _stop(proc: asyncio.subprocess.Process) -> None:

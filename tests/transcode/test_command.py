@@ -56,6 +56,14 @@ def test_fmp4_and_fractional_frame_rate_and_segment_length() -> None:
         "-var_stream_map", "v:0,a:0,name:720p", "%v/index.m3u8"]
 
 
+def test_no_progress_reports_when_nobody_reads_them() -> None:
+    info = MediaInfo(20.0, VIDEO, AUDIO)
+    renditions = plan_renditions(info, load_ladder("720p"))
+    quiet = build_argv("ffmpeg", SRC, info, renditions, EncodeOptions(), progress=False)
+    assert quiet[:7] == ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "warning", "-nostats", "-i"]
+    assert quiet == [a for a in argv_for(info, "720p") if a not in ("-progress", "pipe:1")]
+
+
 def test_video_only_maps_no_audio() -> None:
     argv = argv_for(MediaInfo(5.0, VIDEO, None), "720p,480p")
     assert "-c:a" not in argv and "0:1" not in argv

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -106,6 +107,8 @@ async def test_ffprobe_and_fallback_agree(odd_sources: dict[str, Path], toolchai
 async def test_probe_errors(tmp_path: Path, toolchain: Toolchain, no_probe: Toolchain) -> None:
     garbage = tmp_path / "notes.mp4"
     garbage.write_text("these are my notes, not a video\n" * 100)
+    fifo = tmp_path / "pipe.mp4"
+    os.mkfifo(fifo)
     subtitles = tmp_path / "captions.srt"
     subtitles.write_text("1\n00:00:00,000 --> 00:00:01,000\nHello\n")
     for tc in (toolchain, no_probe):
@@ -113,6 +116,8 @@ async def test_probe_errors(tmp_path: Path, toolchain: Toolchain, no_probe: Tool
             await probe(tmp_path / "missing.mp4", tc)
         with pytest.raises(InputError, match="is a directory"):
             await probe(tmp_path, tc)
+        with pytest.raises(InputError, match="not a regular file"):
+            await probe(fifo, tc)
         with pytest.raises(NotMedia, match="not media ffmpeg can read"):
             await probe(garbage, tc)
         with pytest.raises(NoDecodableStream, match="no audio or video stream"):

@@ -126,3 +126,15 @@ async def test_a_write_error_fails_even_when_ffmpeg_exits_0() -> None:
         """))
     assert str(caught.value) == ("ffmpeg could not write its output because the output disk is full: "
                                  "[hls @ 0x1] Failed to write segment: No space left on device")
+
+
+async def test_an_endless_line_is_dropped_not_fatal() -> None:
+    with pytest.raises(FFmpegFailed) as caught:
+        await run_ffmpeg(fake("""
+            import sys
+            sys.stderr.write("x" * (3 << 20))
+            sys.stderr.write("\\nthe real reason\\n")
+            sys.exit(1)
+        """))
+    assert str(caught.value) == "ffmpeg failed (exit status 1): the real reason"
+    assert "too long to keep was dropped" in caught.value.stderr_tail
