@@ -474,8 +474,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def compile_hlsgate() -> None:
     """Byte-compile hlsgate's packages, as any installation has them. Without this, a machine with
     PYTHONDONTWRITEBYTECODE=1 (this one) recompiles the package at every start, in the timed region."""
-    for package in (transcode, hls_server):
-        compileall.compile_dir(Path(package.__file__).parent, quiet=1)
+    for directory in (*transcode.__path__, *hls_server.__path__):
+        compileall.compile_dir(directory, quiet=1)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
