@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-from .command import EncodeOptions, build_argv
+from .command import EncodeOptions, build_argv, output_frame_rate
 from .errors import CorruptInput, OutputError
 from .ladder import Rendition, Rung, load_ladder, plan_renditions
 from .playlist import RenditionResult, measure_rendition, write_master
@@ -148,7 +148,7 @@ def _check_disk(workdir: Path) -> None:
 def _measure_and_publish(publication: Publication, info: MediaInfo, renditions: Sequence[Rendition],
                          options: EncodeOptions, source: Path) -> tuple[RenditionResult, ...]:
     _check_disk(publication.workdir)
-    fps = info.video.fps if info.video else None
+    fps = output_frame_rate(info.video.fps) if info.video else None
     results = tuple(measure_rendition(publication.workdir, r, fps, options.segment_format) for r in renditions)
     encoded = results[0].duration
     if info.duration and info.duration - encoded > max(SHORTFALL_MIN_SECONDS, SHORTFALL_FRACTION * info.duration):

@@ -7,6 +7,7 @@ scene-cut keyframes are off, so all renditions cut at the same instants and play
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,9 @@ PLAYLIST_NAME = "index.m3u8"
 MAX_MUXING_QUEUE = 4096
 """Packets buffered per output while the slowest encoder catches up (ffmpeg's default is too small
 for a ladder of encoders fed from one decoder)."""
+MAX_FRAME_RATE = 60.0
+"""Faster sources (phone slow motion at 120 or 240 fps) are divided down to this or below: few
+players decode more, and every rung would pay for frames nobody sees."""
 AAC_SAMPLE_RATES = (44100, 48000)
 DEFAULT_AAC_SAMPLE_RATE = 48000
 
@@ -84,12 +88,22 @@ def _num(value: float) -> str:
     return f"{value:.6g}"
 
 
+def output_frame_rate(fps: float | None) -> float | None:
+    """The source rate, or for a source above MAX_FRAME_RATE that rate divided by the smallest whole
+    number that brings it down (240 -> 60, 100 -> 50, 119.88 -> 59.94), keeping the cadence even."""
+    if fps is None or fps <= MAX_FRAME_RATE + 0.01:
+        return fps
+    return fps / math.ceil(fps / MAX_FRAME_RATE - 0.001)
+
+
 def filter_graph(info: MediaInfo, renditions: Sequence[Rendition]) -> str:
     video = [r for r in renditions if r.has_video]
     if info.video is None or not video:
         return ""
     labels = "".join(f"[s{i}]" for i in range(len(video)))
-    chains = [f"[0:{info.video.index}]split={len(video)}{labels}"]
+    rate = output_frame_rate(info.video.fps)
+    reduce = f"fps={_num(rate)}," if rate is not None and rate != info.video.fps else ""
+    chains = [f"[0:{info.video.index}]{reduce}split={len(video)}{labels}"]
     chains += [f"[s{i}]scale={r.width}:{r.height},setsar=1,format=yuv420p[v{i}]" for i, r in enumerate(video)]
     return ";".join(chains)
 
@@ -133,7 +147,7 @@ def _video_args(info: MediaInfo, renditions: Sequence[Rendition], options: Encod
     if codec.profile:
         args += ["-profile:v", codec.profile]
     args += list(codec.extra)
-    fps = info.video.fps if info.video else None
+    fps = output_frame_rate(info.video.fps) if info.video else None
     if fps:
         gop = max(1, round(fps * options.segment_seconds))
         args += ["-g", str(gop), "-keyint_min", str(gop)]

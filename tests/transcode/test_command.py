@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from transcode.command import EncodeOptions, build_argv, filter_graph
+from transcode.command import EncodeOptions, build_argv, filter_graph, output_frame_rate
 from transcode.errors import TranscodeError
 from transcode.ladder import load_ladder, plan_renditions
 from transcode.probe import AudioStream, MediaInfo, VideoStream
@@ -110,3 +110,18 @@ def test_filter_graph_uses_the_probed_stream_index() -> None:
 def test_bad_options(options: dict[str, object], message: str) -> None:
     with pytest.raises(TranscodeError, match=message):
         EncodeOptions(**options)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("fps", "expected"), [
+    (None, None), (25.0, 25.0), (30000 / 1001, 30000 / 1001), (60.0, 60.0), (60000 / 1001, 60000 / 1001),
+    (120.0, 60.0), (240.0, 60.0), (100.0, 50.0), (120000 / 1001, 60000 / 1001), (90.0, 45.0),
+])
+def test_output_frame_rate(fps: float | None, expected: float | None) -> None:
+    assert output_frame_rate(fps) == (pytest.approx(expected) if expected else None)
+
+
+def test_slow_motion_source_is_brought_down_to_60_fps() -> None:
+    info = MediaInfo(5.0, VideoStream(0, "h264", 1280, 720, 240.0), AUDIO)
+    argv = argv_for(info, "720p")
+    assert argv[argv.index("-filter_complex") + 1].startswith("[0:0]fps=60,split=1[s0];")
+    assert argv[argv.index("-g") + 1] == "240"  # 60 fps x 4 s

@@ -206,3 +206,13 @@ def test_bundled_ffmpeg_without_ffprobe(make_media: MakeMedia, encode: Encode, t
     assert result.toolchain.ffprobe is None and "imageio" in result.toolchain.ffmpeg
     assert [v.stream_info.resolution for v in variants(result)] == [(640, 360), (426, 240)]
     assert decode_all(toolchain, result.master) == ""
+
+
+def test_slow_motion_source_comes_out_at_60_fps(make_media: MakeMedia, encode: Encode,
+                                                toolchain: Toolchain) -> None:
+    result = encode(make_media("slowmo.mp4", seconds=2, size="426x240", rate=120), "slowmo", ladder="240p")
+    (v,) = variants(result)
+    assert v.stream_info.frame_rate == 60.0
+    stream = ffprobe(toolchain, result.path / v.uri, "-show_streams", "-select_streams", "v")["streams"][0]
+    assert stream["r_frame_rate"] == "60/1"
+    assert len(keyframe_times(toolchain, result.path / v.uri)) == len(media(result, v.uri).segments)
