@@ -54,6 +54,7 @@ class Publication:
         self.stream_id = validate_stream_dir(self.outdir, force=force)
         try:
             self.outdir.parent.mkdir(parents=True, exist_ok=True)
+            sweep_abandoned(self.outdir)
             self.workdir = _fresh_sibling(self.outdir, PARTIAL_MARK)
         except OSError as err:
             raise OutputError(f"cannot write to {self.outdir.parent}: {err.strerror}") from err
@@ -90,9 +91,32 @@ class Publication:
         shutil.rmtree(retired, ignore_errors=True)
 
 
+def sweep_abandoned(outdir: Path) -> list[Path]:
+    """Remove this stream's partial folders whose owner process is gone (a ``kill -9`` of hlsgate).
+    A folder whose PID is alive (even a reused PID) is left alone: the safe side."""
+    removed = []
+    for candidate in outdir.parent.glob(f".{outdir.name}{PARTIAL_MARK}*"):
+        owner = candidate.name.removeprefix(f".{outdir.name}{PARTIAL_MARK}").split("-", 1)[0]
+        if owner.isdigit() and not _alive(int(owner)) and candidate.is_dir() and not candidate.is_symlink():
+            shutil.rmtree(candidate, ignore_errors=True)
+            removed.append(candidate)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
 def _fresh_sibling(outdir: Path, mark: str, *, create: bool = True) -> Path:
+    """``.NAME<mark><pid>-<random>``: the PID lets a later run recognise an abandoned folder."""
     while True:
-        candidate = outdir.with_name(f".{outdir.name}{mark}{secrets.token_hex(4)}")
+        candidate = outdir.with_name(f".{outdir.name}{mark}{os.getpid()}-{secrets.token_hex(4)}")
         if not create:
             if not candidate.exists():
                 return candidate

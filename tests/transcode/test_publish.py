@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -96,3 +98,19 @@ def test_unwritable_parent(tmp_path: Path) -> None:
     blocker.write_text("")
     with pytest.raises(OutputError, match="cannot write to"):
         Publication(blocker / "movie", force=False)
+
+
+def test_partial_folders_of_dead_owners_are_swept(tmp_path: Path) -> None:
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    abandoned = tmp_path / f".movie.partial-{dead.pid}-0000aaaa"
+    running = tmp_path / f".movie.partial-{os.getpid()}-0000bbbb"
+    other_stream = tmp_path / f".film.partial-{dead.pid}-0000cccc"
+    for folder in (abandoned, running, other_stream):
+        folder.mkdir()
+        (folder / "seg_00000.ts").write_bytes(b"\\x47" * 188)
+    pub = Publication(tmp_path / "movie", force=False)
+    assert not abandoned.exists()
+    assert running.exists() and other_stream.exists()
+    assert pub.workdir.name.startswith(f".movie.partial-{os.getpid()}-")
+    pub.abort()
