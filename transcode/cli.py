@@ -180,5 +180,6 @@ def print_summary(result: TranscodeResult, out: TextIO) -> None:
     for r in result.renditions:
         size = f"{r.width}x{r.height}" if r.width else "audio only"
         print(f"  {r.name:>7}  {size:>10}  peak {r.bandwidth / 1e6:6.2f} Mb/s  avg "
-              f"{r.average_bandwidth / 1e6:6.2f} Mb/s  {r.segments:3d} segments  {','.join(r.codecs)}", file=out)
+              f"{r.average_bandwidth / 1e6:6.2f} Mb/s  {r.segments:3d} segment{'' if r.segments == 1 else 's'}  "
+              f"{','.join(r.codecs)}", file=out)
     print(f"  {result.toolchain.describe()}", file=out)
