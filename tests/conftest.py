@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ def toolchain() -> Toolchain:
 @pytest.fixture(scope="session")
 def no_probe(toolchain: Toolchain) -> Toolchain:
     """Same ffmpeg, but as if no ffprobe existed (the bundled-build situation)."""
-    return Toolchain(ffmpeg=toolchain.ffmpeg, ffprobe=None, source=toolchain.source, version=toolchain.version)
+    return replace(toolchain, ffprobe=None)
 
 
 MakeMedia = Callable[..., Path]

@@ -145,22 +145,23 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 def _fsync_tree(root: Path) -> None:
+    """Files first, then the folders that name them, deepest first."""
     for path in sorted(root.rglob("*"), reverse=True):
         if path.is_file():
-            fd = os.open(path, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            _fsync(path)
         elif path.is_dir():
             _fsync_dir(path)
     _fsync_dir(root)
 
 
 def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    with contextlib.suppress(OSError):  # some filesystems cannot fsync a directory; files are what matter
+        _fsync(path, os.O_DIRECTORY)
+
+
+def _fsync(path: Path, extra_flags: int = 0) -> None:
+    fd = os.open(path, os.O_RDONLY | extra_flags)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

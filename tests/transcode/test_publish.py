@@ -16,6 +16,12 @@ def fill(pub: Publication, marker: str) -> None:
     (pub.workdir / "master.m3u8").write_text(f"#EXTM3U\n# {marker}\n")
 
 
+def existing_stream(out: Path) -> Path:
+    out.mkdir()
+    (out / "master.m3u8").write_text("#EXTM3U\n# old\n")
+    return out
+
+
 def test_new_stream_appears_only_on_commit(tmp_path: Path) -> None:
     out = tmp_path / "root" / "movie"
     pub = Publication(out, force=False)
@@ -33,9 +39,7 @@ def test_force_replaces_only_when_complete(tmp_path: Path, monkeypatch: pytest.M
                                            exchange_available: bool) -> None:
     if not exchange_available:
         monkeypatch.setattr(publish, "_exchange", lambda a, b: False)
-    out = tmp_path / "movie"
-    out.mkdir()
-    (out / "master.m3u8").write_text("#EXTM3U\n# old\n")
+    out = existing_stream(tmp_path / "movie")
     pub = Publication(out, force=True)
     fill(pub, "new")
     assert "old" in (out / "master.m3u8").read_text()  # still serving the old one
@@ -45,9 +49,7 @@ def test_force_replaces_only_when_complete(tmp_path: Path, monkeypatch: pytest.M
 
 
 def test_abort_leaves_the_old_stream(tmp_path: Path) -> None:
-    out = tmp_path / "movie"
-    out.mkdir()
-    (out / "master.m3u8").write_text("#EXTM3U\n# old\n")
+    out = existing_stream(tmp_path / "movie")
     pub = Publication(out, force=True)
     fill(pub, "new")
     pub.abort()

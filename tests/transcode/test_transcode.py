@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import m3u8
@@ -24,8 +26,6 @@ Encode = Callable[..., TranscodeResult]
 @pytest.fixture(scope="module")
 def encode(tmp_path_factory: pytest.TempPathFactory, toolchain: Toolchain) -> Encode:
     """encode(source, name, ladder=..., options=..., toolchain=...) -> result, in a fresh media root."""
-    import asyncio
-
     def run(source: Path, name: str, *, ladder: str | None = "360p,240p", options: EncodeOptions = FAST,
             tc: Toolchain | None = None) -> TranscodeResult:
         root = tmp_path_factory.mktemp("root")
@@ -200,8 +200,7 @@ def test_bundled_ffmpeg_without_ffprobe(make_media: MakeMedia, encode: Encode, t
     """The imageio-ffmpeg wheel alone is enough: its static ffmpeg, no ffprobe anywhere."""
     import imageio_ffmpeg
 
-    bundled = find_toolchain(imageio_ffmpeg.get_ffmpeg_exe())
-    bundled = Toolchain(ffmpeg=bundled.ffmpeg, ffprobe=None, source="imageio-ffmpeg", version=bundled.version)
+    bundled = replace(find_toolchain(imageio_ffmpeg.get_ffmpeg_exe()), ffprobe=None, source="imageio-ffmpeg")
     result = encode(make_media("landscape.mp4", seconds=4.5, size="640x360"), "bundled", tc=bundled)
     assert result.toolchain.ffprobe is None and "imageio" in result.toolchain.ffmpeg
     assert [v.stream_info.resolution for v in variants(result)] == [(640, 360), (426, 240)]
