@@ -1,0 +1,242 @@
+"""The REST API: minting tokens, managing groups, listing streams. Every route but the OpenAPI document needs an
+admin token in ``Authorization`` (never in the URL), as the seeds' JWT REST API filter does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import time
+from typing import Any
+
+import m3u8
+from aiohttp import web
+
+from .app import SERVICES, Services
+from .auth import admin_claims, mint, pick_token, viewer_claims
+from .errors import BadRequest, Forbidden, NotFound, Unavailable
+from .grants import NAME_RE, Action, Role, allows, is_name
+from .groups import validate_members
+from .media import MASTER_PLAYLIST
+from .openapi import openapi_document
+
+NAME = NAME_RE.pattern
+NO_STORE = {"Cache-Control": "no-store"}
+TOKEN_FIELDS = frozenset({"stream", "group", "type", "ttl", "expires_at"})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/v1/openapi.json", _openapi)
+    app.router.add_post("/api/v1/tokens", _post_token)
+    app.router.add_get(f"/rest/v2/broadcasts/{{stream:{NAME}}}/jwt-token", _ant_media_token)
+    app.router.add_get("/api/v1/groups", _list_groups)
+    app.router.add_get(f"/api/v1/groups/{{group:{NAME}}}", _get_group)
+    app.router.add_put(f"/api/v1/groups/{{group:{NAME}}}", _put_group)
+    app.router.add_delete(f"/api/v1/groups/{{group:{NAME}}}", _delete_group)
+    app.router.add_get("/api/v1/streams", _list_streams)
+
+
+async def _admin(request: web.Request) -> Services:
+    """Check the admin token of a request (Authorization header only); return the services."""
+    services = request.app[SERVICES]
+    if services.admin is None:
+        raise Unavailable("the REST API is off: set HLSGATE_ADMIN_SECRET (or admin.jwks_url) to enable it")
+    token = pick_token((), request.headers.get("Authorization"))
+    grant = await services.admin.verify(token)
+    if not allows(grant, Action.ADMIN):
+        raise Forbidden("an admin token is required; play and publish tokens cannot use the API")
+    return services
+
+
+# -- tokens --------------------------------------------------------------------------------------------------
+
+
+async def _post_token(request: web.Request) -> web.Response:
+    services = await _admin(request)
+    body = await _json_object(request)
+    unknown = sorted(set(body) - TOKEN_FIELDS)
+    if unknown:
+        raise BadRequest(f"unknown field {unknown[0]!r} (fields: {', '.join(sorted(TOKEN_FIELDS))})")
+    stream, group = body.get("stream"), body.get("group")
+    if (stream is None) == (group is None):
+        raise BadRequest('give exactly one of "stream" or "group"')
+    if not is_name(stream if stream is not None else group):
+        raise BadRequest("stream and group ids are 1-64 letters, digits, '-' or '_'")
+    if group is not None and group not in services.groups.snapshot:
+        raise NotFound(f"no group {group!r}: create it first with PUT /api/v1/groups/{group}")
+    role = _role(body.get("type", "play"))
+    now = time.time()
+    if "ttl" in body and "expires_at" in body:
+        raise BadRequest('give "ttl" or "expires_at", not both')
+    if "expires_at" in body:
+        expires_at = _expiry(body["expires_at"], now, services, "expires_at")
+    else:
+        ttl = _integer(body.get("ttl", services.settings.default_token_ttl), "ttl")
+        expires_at = _expiry(int(now) + ttl, now, services, "ttl")
+    token = _mint_viewer(services, role, stream=stream, group=group, expires_at=expires_at, now=now)
+    scope = {"stream": stream} if stream is not None else {"group": group}
+    return web.json_response({"token": token, "type": role.value, **scope, "expires_at": expires_at},
+                             status=201, headers=NO_STORE)
+
+
+async def _ant_media_token(request: web.Request) -> web.Response:
+    """Ant Media's ``getJwtTokenV2``: ``GET /rest/v2/broadcasts/{streamId}/jwt-token?expireDate=&type=``."""
+    services = await _admin(request)
+    stream = request.match_info["stream"]
+    raw_expiry = request.query.get("expireDate")
+    if raw_expiry is None:
+        raise BadRequest("expireDate is required (a unix timestamp in seconds)")
+    try:
+        expiry_value = int(raw_expiry)
+    except ValueError:
+        raise BadRequest("expireDate must be a unix timestamp in seconds") from None
+    now = time.time()
+    expires_at = _expiry(expiry_value, now, services, "expireDate")
+    role = _role(request.query.get("type", ""))
+    token = _mint_viewer(services, role, stream=stream, group=None, expires_at=expires_at, now=now)
+    return web.json_response({"tokenId": token, "streamId": stream, "expireDate": expires_at, "type": role.value},
+                             headers=NO_STORE)
+
+
+def _mint_viewer(services: Services, role: Role, *, stream: str | None, group: str | None, expires_at: int,
+                 now: float) -> str:
+    secret = services.settings.viewer.signing_secret
+    if secret is None:
+        raise Unavailable("this server holds no signing secret (its tokens are signed elsewhere); "
+                          "set HLSGATE_JWT_SECRET to mint tokens here")
+    claims = viewer_claims(role, stream=stream, group=group, expires_at=expires_at, now=now,
+                           settings=services.settings.viewer)
+    return mint(secret, claims)
+
+
+def mint_admin_token(services: Services, ttl: int) -> str:
+    secret = services.settings.admin.signing_secret
+    if secret is None:
+        raise Unavailable("no admin secret is configured (HLSGATE_ADMIN_SECRET)")
+    return mint(secret, admin_claims(ttl=ttl, now=time.time(), settings=services.settings.admin))
+
+
+def _role(value: object) -> Role:
+    if value == Role.PLAY.value:
+        return Role.PLAY
+    if value == Role.PUBLISH.value:
+        return Role.PUBLISH
+    raise BadRequest('type must be "play" or "publish"')
+
+
+def _integer(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
+            or int(value) != value:
+        raise BadRequest(f"{name} must be a whole number of seconds")
+    return int(value)
+
+
+def _expiry(value: object, now: float, services: Services, name: str) -> int:
+    expires_at = _integer(value, name)
+    lifetime = expires_at - now
+    max_ttl = services.settings.max_token_ttl
+    if lifetime < 1:
+        raise BadRequest(f"{name} gives a token that is already expired")
+    if lifetime > max_ttl:
+        raise BadRequest(f"{name} gives a token living longer than the allowed {max_ttl} s (tokens.max_ttl)")
+    return expires_at
+
+
+# -- groups --------------------------------------------------------------------------------------------------
+
+
+async def _list_groups(request: web.Request) -> web.Response:
+    services = await _admin(request)
+    groups = {name: sorted(streams) for name, streams in sorted(services.groups.snapshot.items())}
+    return web.json_response({"groups": groups}, headers=NO_STORE)
+
+
+async def _get_group(request: web.Request) -> web.Response:
+    services = await _admin(request)
+    group = request.match_info["group"]
+    streams = services.groups.snapshot.get(group)
+    if streams is None:
+        raise NotFound(f"no group {group!r}")
+    return web.json_response({"group": group, "streams": sorted(streams)}, headers=NO_STORE)
+
+
+async def _put_group(request: web.Request) -> web.Response:
+    services = await _admin(request)
+    group = request.match_info["group"]
+    body = await _json_object(request)
+    if set(body) != {"streams"}:
+        raise BadRequest('the body must be {"streams": ["stream-id", ...]}')
+    streams = await services.groups.put(group, validate_members(body["streams"]))
+    return web.json_response({"group": group, "streams": sorted(streams)}, headers=NO_STORE)
+
+
+async def _delete_group(request: web.Request) -> web.Response:
+    services = await _admin(request)
+    group = request.match_info["group"]
+    if not await services.groups.delete(group):
+        raise NotFound(f"no group {group!r}")
+    return web.Response(status=204, headers=NO_STORE)
+
+
+# -- streams -------------------------------------------------------------------------------------------------
+
+
+async def _list_streams(request: web.Request) -> web.Response:
+    services = await _admin(request)
+    streams = await asyncio.get_running_loop().run_in_executor(None, _scan_streams, services)
+    groups = services.groups.snapshot
+    for stream in streams:
+        stream["groups"] = sorted(g for g, members in groups.items() if stream["id"] in members)
+    return web.json_response({"streams": streams}, headers=NO_STORE)
+
+
+def _scan_streams(services: Services) -> list[dict[str, Any]]:
+    """Published streams in the media root (a directory with a master playlist), with their renditions."""
+    media = services.media
+    found: list[dict[str, Any]] = []
+    try:
+        names = sorted(entry.name for entry in os.scandir(media.root) if entry.is_dir() and is_name(entry.name))
+    except OSError:
+        return found
+    for name in names:
+        try:
+            version = media.locate(name, None, MASTER_PLAYLIST)
+            master = m3u8.loads(version.path.read_text(encoding="utf-8"))
+        except (NotFound, OSError, UnicodeDecodeError, ValueError):
+            continue
+        renditions = []
+        for variant in master.playlists:
+            info = variant.stream_info
+            uri = str(variant.uri)
+            renditions.append({
+                "name": uri.split("/", 1)[0] if "/" in uri else uri.removesuffix(".m3u8"),
+                "playlist": f"/hls/{name}/{uri}",
+                "bandwidth": info.bandwidth,
+                "average_bandwidth": info.average_bandwidth,
+                "resolution": "x".join(map(str, info.resolution)) if info.resolution else None,
+                "frame_rate": info.frame_rate,
+                "codecs": info.codecs,
+            })
+        found.append({"id": name, "master": f"/hls/{name}/{MASTER_PLAYLIST}", "renditions": renditions,
+                      "updated_at": version.mtime_ns // 1_000_000_000})
+    return found
+
+
+# -- helpers -------------------------------------------------------------------------------------------------
+
+
+async def _json_object(request: web.Request) -> dict[str, Any]:
+    raw = await request.read()
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("the body must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise BadRequest("the body must be a JSON object")
+    return body
+
+
+async def _openapi(request: web.Request) -> web.Response:
+    return web.json_response(openapi_document(), headers={"Cache-Control": "public, max-age=300"})

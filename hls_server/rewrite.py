@@ -1,0 +1,272 @@
+"""Token propagation into HLS playlists (RFC 8216): a pure function over text, compiled once, rendered per request.
+
+A viewer who was let in with ``?token=T`` must carry the same token on every request the player makes next:
+variant playlists, renditions, segments, init sections, keys, parts, preload hints. So every URI of a
+playlist gets ``token=T`` in its query:
+
+* every URI line (a non-blank line that does not start with ``#``);
+* every quoted ``URI="..."`` attribute of an ``#EXT`` tag line, and ``SERVER-URI="..."`` of
+  ``EXT-X-CONTENT-STEERING``. Attribute lists are parsed as RFC 8216 section 4.2 defines them (a quoted
+  string may hold commas; ``SERVER-URI`` is not ``URI``); a line that is not a well-formed attribute list
+  is left as it is, so its URIs get no token and the player's request for them fails closed.
+
+Relative and path-absolute URIs always get the token. An absolute ``http(s)://`` or scheme-relative
+``//host/`` URI gets it only when its host[:port] is the ``host`` given to :meth:`PlaylistTemplate.render`
+(case-insensitive, an explicit default port equal to none); other hosts, other schemes (``data:``,
+``skd:``) and anything this module cannot read without ambiguity are left alone: a token is never sent
+where it was not meant to go. An existing ``token`` parameter is replaced in place, so rendering is
+idempotent. Everything else (other tags, comments, blank lines, LF or CRLF line ends, a UTF-8 BOM, a
+missing final newline) is kept byte for byte.
+
+The token is percent-encoded with :func:`urllib.parse.quote` (``safe=""``): a JWT (base64url and dots)
+is unchanged, and no CR, LF, quote, comma or ``#`` from a hostile token can reach the output.
+
+:func:`compile_playlist` does the parsing once per file version and :meth:`PlaylistTemplate.render` only
+joins precomputed UTF-8 chunks around the encoded token (one ``bytes.join``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from urllib.parse import quote, unquote_plus
+
+TOKEN_PARAM = "token"  # noqa: S105 - the query parameter's name, not a secret
+
+PLAYLIST_HEADER = "#EXTM3U"
+BOM = "\ufeff"
+
+MAX_HOST_VARIANTS = 8
+"""Distinct hosts (as absolute URIs name them) whose chunks are precomputed at compile time. A playlist
+naming more hosts still renders correctly; the extra ones are assembled at render time."""
+
+URI_ATTRIBUTE = "URI"
+STEERING_TAG = "EXT-X-CONTENT-STEERING"
+STEERING_URI_ATTRIBUTE = "SERVER-URI"
+
+NOT_ATTRIBUTE_LISTS = frozenset({"EXTINF"})
+"""Tags whose value is not an attribute list although it may contain ``NAME="..."`` (an EXTINF title)."""
+
+DEFAULT_PORTS: Mapping[str, int] = MappingProxyType({"http": 80, "https": 443})
+
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
+_SCHEME_RELATIVE = frozenset({"//", "\\\\", "/\\", "\\/"})
+"""``//host/``, and the backslash spellings that WHATWG URL parsers (browsers, hls.js) read the same way."""
+_AUTHORITY_END = re.compile(r"[/?#\\]")
+_AUTHORITY = re.compile(
+    r"(?P<host>[A-Za-z0-9](?:[A-Za-z0-9.\-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::(?P<port>[0-9]{1,5}))?"
+)
+"""A plain host name or IP literal with an optional port: no userinfo, no percent-encoding, nothing that
+two URL parsers could read as two different hosts."""
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_ATTRIBUTE = re.compile(r'[ \t]*([A-Z0-9-]+)[ \t]*=[ \t]*("[^"\r\n]*"|[^",]*)[ \t]*(?:,|\Z)')
+_LINE_EDGE_WHITESPACE = " \t"
+
+
+@dataclass(frozen=True, slots=True)
+class _Uri:
+    """One URI that gets the token: ``before`` + encoded token + ``after``, or ``original`` when it is an
+    absolute URI and the request's host is not one of ``hosts`` (``None``: relative, always rewritten)."""
+    before: str
+    after: str
+    original: str
+    hosts: frozenset[str] | None
+
+
+_Item = str | _Uri
+_Chunks = tuple[bytes, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PlaylistTemplate:
+    """A compiled playlist: literal UTF-8 chunks with the token going between each two.
+
+    Build it with :func:`compile_playlist`; it is immutable and safe to share between requests.
+    """
+    chunks: _Chunks = field(repr=False)
+    """For a request whose host matches no absolute URI of the playlist (or no host given)."""
+    host_chunks: Mapping[str, _Chunks] = field(repr=False, compare=False)
+    """Precomputed chunks per lower-cased ``host[:port]`` that some absolute URI names."""
+    hosts: frozenset[str] = field(repr=False)
+    """Every ``host[:port]`` for which some absolute URI gets the token (a superset of host_chunks' keys)."""
+    items: tuple[_Item, ...] = field(repr=False)
+    """The parsed playlist, kept only when it names more hosts than were precomputed."""
+
+    def render(self, token: str, host: str | None = None) -> bytes:
+        """The playlist with ``token`` in every URI meant for this origin, as UTF-8 bytes.
+
+        ``host`` is the origin's ``host[:port]`` (as in a Host header): absolute URIs naming it get the
+        token too; with ``None`` only relative URIs do.
+        """
+        if not token:
+            raise ValueError("cannot propagate an empty token into a playlist")
+        value = quote(token, safe="").encode("ascii")
+        chunks = self.chunks
+        if host is not None and self.hosts:
+            key = host.lower()
+            if key in self.hosts:
+                chunks = self.host_chunks.get(key) or _join_chunks(self.items, key)
+        return value.join(chunks)
+
+    def __repr__(self) -> str:
+        return f"PlaylistTemplate({len(self.chunks) - 1} token slots, {len(self.hosts)} absolute hosts)"
+
+
+def propagate_token(text: str, token: str, host: str | None = None) -> str:
+    """One-shot form of ``compile_playlist(text).render(token, host)``, as text."""
+    return compile_playlist(text).render(token, host).decode("utf-8")
+
+
+def compile_playlist(text: str) -> PlaylistTemplate:
+    """Parse ``text`` once into a template whose :meth:`~PlaylistTemplate.render` only inserts the token.
+
+    Raises :class:`ValueError` when ``text`` is not an HLS playlist (its first line, after an optional
+    UTF-8 BOM, must be ``#EXTM3U``).
+    """
+    body = text.removeprefix(BOM)
+    first_line = body.partition("\n")[0].rstrip("\r").rstrip(_LINE_EDGE_WHITESPACE)
+    if first_line != PLAYLIST_HEADER:
+        raise ValueError(f"not an HLS playlist: the first line must be {PLAYLIST_HEADER} (RFC 8216, 4.3.1.1)")
+    items: list[_Item] = [text[:len(text) - len(body)]]  # the BOM, if any
+    for number, line in enumerate(body.split("\n")):  # RFC 8216 lines end with LF or CRLF, nothing else
+        if number:
+            items.append("\n")
+        _compile_line(line, items)
+    hosts = frozenset(key for item in items if isinstance(item, _Uri) and item.hosts for key in item.hosts)
+    precomputed = sorted(hosts)[:MAX_HOST_VARIANTS]
+    return PlaylistTemplate(
+        chunks=_join_chunks(items, None),
+        host_chunks=MappingProxyType({key: _join_chunks(items, key) for key in precomputed}),
+        hosts=hosts,
+        items=tuple(items) if len(hosts) > len(precomputed) else (),
+    )
+
+
+def _compile_line(line: str, items: list[_Item]) -> None:
+    """Append ``line`` (without its LF, with its CR if any) to ``items`` as literals and URIs."""
+    content = line.removesuffix("\r")
+    if content.startswith("#"):
+        if content.startswith("#EXT") and URI_ATTRIBUTE in content:
+            _compile_tag(line, len(content), items)
+        else:
+            items.append(line)
+        return
+    if not content.strip():
+        items.append(line)  # a blank line
+        return
+    _compile_uri(line[:len(content)], items)
+    items.append(line[len(content):])
+
+
+def _compile_tag(line: str, end: int, items: list[_Item]) -> None:
+    """A tag line: its quoted ``URI`` (and steering ``SERVER-URI``) attribute values become URIs."""
+    name, colon, _ = line[1:end].partition(":")
+    attributes = _parse_attributes(line, end, 1 + len(name) + 1) if colon and name not in NOT_ATTRIBUTE_LISTS else None
+    wanted = {URI_ATTRIBUTE, STEERING_URI_ATTRIBUTE} if name == STEERING_TAG else {URI_ATTRIBUTE}
+    done = 0
+    for attribute, start, stop in attributes or ():
+        if attribute in wanted and line.startswith('"', start):
+            items.append(line[done:start + 1])
+            _compile_uri(line[start + 1:stop - 1], items)
+            done = stop - 1
+    items.append(line[done:])
+
+
+def _parse_attributes(line: str, end: int, pos: int) -> list[tuple[str, int, int]] | None:
+    """``(name, value start, value end)`` of each attribute of ``line[pos:end]``, or ``None`` when that is
+    not an attribute list (RFC 8216, 4.2; spaces around names and ``=`` tolerated, a trailing comma too)."""
+    found: list[tuple[str, int, int]] = []
+    while pos < end:
+        match = _ATTRIBUTE.match(line, pos, end)
+        if match is None:
+            return None
+        found.append((match[1], match.start(2), match.end(2)))
+        pos = match.end()
+    return found
+
+
+def _compile_uri(text: str, items: list[_Item]) -> None:
+    """Append ``text`` (a URI line or a quoted URI value) with a slot for the token after its URI, or as a
+    literal when that URI must never get one. Spaces and tabs around the URI stay where they are."""
+    uri = text.strip(_LINE_EDGE_WHITESPACE)
+    start = len(text) - len(text.lstrip(_LINE_EDGE_WHITESPACE))
+    hosts = _token_hosts(uri)
+    if not uri or (hosts is not None and not hosts):
+        items.append(text)
+        return
+    before, after = _with_token_slot(uri)
+    items.append(text[:start])
+    items.append(_Uri(before=before, after=after, original=uri, hosts=hosts))
+    items.append(text[start + len(uri):])
+
+
+def _token_hosts(uri: str) -> frozenset[str] | None:
+    """Which ``host[:port]`` values the token may go to with ``uri``: ``None`` for any (a relative URI
+    stays on the origin), an empty set for none (another scheme, or a URI that is not plain enough)."""
+    if _CONTROL.search(uri):
+        return frozenset()  # WHATWG parsers drop tabs and newlines anywhere: "/\t/evil" is "//evil"
+    scheme: str | None = None
+    if uri[:2] in _SCHEME_RELATIVE:
+        authority = uri[2:]
+    elif (match := _SCHEME.match(uri)) is not None:
+        scheme = match.group().removesuffix(":").lower()
+        if scheme not in DEFAULT_PORTS or uri[match.end():match.end() + 2] != "//":
+            return frozenset()
+        authority = uri[match.end() + 2:]
+    else:
+        return None
+    parsed = _AUTHORITY.fullmatch(_AUTHORITY_END.split(authority, maxsplit=1)[0])
+    if parsed is None:
+        return frozenset()
+    name = parsed["host"].lower()
+    port = int(parsed["port"]) if parsed["port"] is not None else None
+    default = DEFAULT_PORTS.get(scheme) if scheme is not None else None
+    if port is not None and port > 0xFFFF:
+        return frozenset()
+    if port is None and default is None:
+        return frozenset({name})
+    if port is None or port == default:
+        return frozenset({name, f"{name}:{default}"})
+    return frozenset({f"{name}:{port}"})
+
+
+def _with_token_slot(uri: str) -> tuple[str, str]:
+    """Split ``uri`` around where the token value goes: after ``token=`` in its query, replacing the value
+    of an existing token parameter (and dropping any further ones), before any fragment."""
+    base, hash_sign, fragment = uri.partition("#")
+    path, question_mark, query = base.partition("?")
+    tail = hash_sign + fragment
+    assignment = f"{TOKEN_PARAM}="
+    if not question_mark:
+        return f"{path}?{assignment}", tail
+    params = query.split("&")
+    first = next((i for i, param in enumerate(params) if _is_token_param(param)), None)
+    if first is None:
+        separator = "&" if query and not query.endswith("&") else ""
+        return f"{path}?{query}{separator}{assignment}", tail
+    kept_after = [param for param in params[first + 1:] if not _is_token_param(param)]
+    before = "".join(f"{param}&" for param in params[:first])
+    return f"{path}?{before}{assignment}", "".join(f"&{param}" for param in kept_after) + tail
+
+
+def _is_token_param(param: str) -> bool:
+    return unquote_plus(param.partition("=")[0]) == TOKEN_PARAM
+
+
+def _join_chunks(items: tuple[_Item, ...] | list[_Item], host: str | None) -> _Chunks:
+    """The literal UTF-8 chunks between token slots for a request to ``host``."""
+    chunks: list[bytes] = []
+    pending: list[str] = []
+    for item in items:
+        if isinstance(item, str):
+            pending.append(item)
+        elif item.hosts is None or (host is not None and host in item.hosts):
+            pending.append(item.before)
+            chunks.append("".join(pending).encode("utf-8"))
+            pending = [item.after]
+        else:
+            pending.append(item.original)
+    chunks.append("".join(pending).encode("utf-8"))
+    return tuple(chunks)
