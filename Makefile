@@ -15,14 +15,20 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/hlsgate demo
 
-# The tests use the system's ffmpeg and ffprobe (the demo can do without: the imageio-ffmpeg wheel ships one).
+# The tests use the system's ffmpeg and ffprobe (the demo can do without: the imageio-ffmpeg wheel ships one),
+# and the origin benchmark's smoke test runs nginx (secure_link) and wrk, all from Debian's packages.
+SYSTEM_PACKAGES := ffmpeg nginx-light wrk
 system-deps:
-	@if ! command -v ffmpeg >/dev/null || ! command -v ffprobe >/dev/null; then \
+	@missing=""; \
+	{ command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null; } || missing="$$missing ffmpeg"; \
+	[ -x /usr/sbin/nginx ] || missing="$$missing nginx-light"; \
+	command -v wrk >/dev/null || missing="$$missing wrk"; \
+	if [ -n "$$missing" ]; then \
 	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	        DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-	        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ffmpeg; \
+	        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	    else \
-	        echo "make test needs ffmpeg and ffprobe: sudo apt-get install ffmpeg" >&2; exit 1; \
+	        echo "make test needs:$$missing (sudo apt-get install$$missing)" >&2; exit 1; \
 	    fi; \
 	fi
 
@@ -35,6 +41,8 @@ test: system-deps lint
 
 bench: $(STAMP)
 	$(BIN)/python bench/transcode_ladder.py
+	$(BIN)/python bench/rewrite_micro.py
+	$(BIN)/python bench/origin_throughput.py
 
 clean:
 	rm -rf $(VENV) demo-media test-artifacts bench/out .pytest_cache .mypy_cache .ruff_cache

@@ -28,7 +28,7 @@ joins precomputed UTF-8 chunks around the encoded token (one ``bytes.join``).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from urllib.parse import quote, unquote_plus
@@ -60,6 +60,13 @@ _AUTHORITY = re.compile(
 )
 """A plain host name or IP literal with an optional port: no userinfo, no percent-encoding, nothing that
 two URL parsers could read as two different hosts."""
+_PLAIN_RELATIVE = r"[^\s#?:/\\\x00-\x1f\x7f][^\s#?:\\\x00-\x1f\x7f]*"
+"""A relative path with no scheme, query, fragment, backslash, space or control character."""
+_URI_BEARING_LINE = re.compile(
+    rf"^(?:(?P<plain>{_PLAIN_RELATIVE})|(?P<uri>[^#\n][^\n]*?)|(?P<tag>#EXT[^\n]*?URI[^\n]*?))\r?$", re.MULTILINE
+)
+"""A URI line: a plain relative one (as ffmpeg writes segment names) or another (perhaps blank: skipped
+later), or a tag line that may hold a URI attribute; without the CR of a CRLF."""
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _ATTRIBUTE = re.compile(r'[ \t]*([A-Z0-9-]+)[ \t]*=[ \t]*("[^"\r\n]*"|[^",]*)[ \t]*(?:,|\Z)')
 _LINE_EDGE_WHITESPACE = " \t"
@@ -67,15 +74,17 @@ _LINE_EDGE_WHITESPACE = " \t"
 
 @dataclass(frozen=True, slots=True)
 class _Uri:
-    """One URI that gets the token: ``before`` + encoded token + ``after``, or ``original`` when it is an
-    absolute URI and the request's host is not one of ``hosts`` (``None``: relative, always rewritten)."""
+    """An absolute URI: ``before`` + encoded token + ``after`` for a request to one of ``hosts``, else
+    ``original``."""
     before: str
     after: str
     original: str
-    hosts: frozenset[str] | None
+    hosts: frozenset[str]
 
 
-_Item = str | _Uri
+_SLOT = None
+"""Where the token goes, whatever the host (after a relative URI's ``token=``)."""
+_Item = str | _Uri | None
 _Chunks = tuple[bytes, ...]
 
 
@@ -129,12 +138,22 @@ def compile_playlist(text: str) -> PlaylistTemplate:
     first_line = body.partition("\n")[0].rstrip("\r").rstrip(_LINE_EDGE_WHITESPACE)
     if first_line != PLAYLIST_HEADER:
         raise ValueError(f"not an HLS playlist: the first line must be {PLAYLIST_HEADER} (RFC 8216, 4.3.1.1)")
-    items: list[_Item] = [text[:len(text) - len(body)]]  # the BOM, if any
-    for number, line in enumerate(body.split("\n")):  # RFC 8216 lines end with LF or CRLF, nothing else
-        if number:
-            items.append("\n")
-        _compile_line(line, items)
-    hosts = frozenset(key for item in items if isinstance(item, _Uri) and item.hosts for key in item.hosts)
+    items: list[_Item] = []
+    done = 0
+    for line in _URI_BEARING_LINE.finditer(text, len(text) - len(body)):  # the first line is the header
+        kind = line.lastgroup
+        start, end = line.span(line.lastindex or 0)
+        if kind == "plain":
+            items += (f"{text[done:end]}?{TOKEN_PARAM}=", _SLOT)
+        elif kind == "tag":
+            items.append(text[done:start])
+            _compile_tag(text[start:end], items)
+        else:
+            items.append(text[done:start])
+            _compile_uri(text[start:end], items)
+        done = end
+    items.append(text[done:])
+    hosts = frozenset(key for item in items if isinstance(item, _Uri) for key in item.hosts)
     precomputed = sorted(hosts)[:MAX_HOST_VARIANTS]
     return PlaylistTemplate(
         chunks=_join_chunks(items, None),
@@ -144,26 +163,10 @@ def compile_playlist(text: str) -> PlaylistTemplate:
     )
 
 
-def _compile_line(line: str, items: list[_Item]) -> None:
-    """Append ``line`` (without its LF, with its CR if any) to ``items`` as literals and URIs."""
-    content = line.removesuffix("\r")
-    if content.startswith("#"):
-        if content.startswith("#EXT") and URI_ATTRIBUTE in content:
-            _compile_tag(line, len(content), items)
-        else:
-            items.append(line)
-        return
-    if not content.strip():
-        items.append(line)  # a blank line
-        return
-    _compile_uri(line[:len(content)], items)
-    items.append(line[len(content):])
-
-
-def _compile_tag(line: str, end: int, items: list[_Item]) -> None:
+def _compile_tag(line: str, items: list[_Item]) -> None:
     """A tag line: its quoted ``URI`` (and steering ``SERVER-URI``) attribute values become URIs."""
-    name, colon, _ = line[1:end].partition(":")
-    attributes = _parse_attributes(line, end, 1 + len(name) + 1) if colon and name not in NOT_ATTRIBUTE_LISTS else None
+    name, colon, _ = line[1:].partition(":")
+    attributes = _parse_attributes(line, 1 + len(name) + 1) if colon and name not in NOT_ATTRIBUTE_LISTS else None
     wanted = {URI_ATTRIBUTE, STEERING_URI_ATTRIBUTE} if name == STEERING_TAG else {URI_ATTRIBUTE}
     done = 0
     for attribute, start, stop in attributes or ():
@@ -174,12 +177,12 @@ def _compile_tag(line: str, end: int, items: list[_Item]) -> None:
     items.append(line[done:])
 
 
-def _parse_attributes(line: str, end: int, pos: int) -> list[tuple[str, int, int]] | None:
-    """``(name, value start, value end)`` of each attribute of ``line[pos:end]``, or ``None`` when that is
-    not an attribute list (RFC 8216, 4.2; spaces around names and ``=`` tolerated, a trailing comma too)."""
+def _parse_attributes(line: str, pos: int) -> list[tuple[str, int, int]] | None:
+    """``(name, value start, value end)`` of each attribute of ``line[pos:]``, or ``None`` when that is not
+    an attribute list (RFC 8216, 4.2; spaces around names and ``=`` tolerated, a trailing comma too)."""
     found: list[tuple[str, int, int]] = []
-    while pos < end:
-        match = _ATTRIBUTE.match(line, pos, end)
+    while pos < len(line):
+        match = _ATTRIBUTE.match(line, pos)
         if match is None:
             return None
         found.append((match[1], match.start(2), match.end(2)))
@@ -198,7 +201,10 @@ def _compile_uri(text: str, items: list[_Item]) -> None:
         return
     before, after = _with_token_slot(uri)
     items.append(text[:start])
-    items.append(_Uri(before=before, after=after, original=uri, hosts=hosts))
+    if hosts is None:
+        items += (before, _SLOT, after)
+    else:
+        items.append(_Uri(before=before, after=after, original=uri, hosts=hosts))
     items.append(text[start + len(uri):])
 
 
@@ -255,14 +261,17 @@ def _is_token_param(param: str) -> bool:
     return unquote_plus(param.partition("=")[0]) == TOKEN_PARAM
 
 
-def _join_chunks(items: tuple[_Item, ...] | list[_Item], host: str | None) -> _Chunks:
+def _join_chunks(items: Sequence[_Item], host: str | None) -> _Chunks:
     """The literal UTF-8 chunks between token slots for a request to ``host``."""
     chunks: list[bytes] = []
     pending: list[str] = []
     for item in items:
-        if isinstance(item, str):
+        if item is _SLOT:
+            chunks.append("".join(pending).encode("utf-8"))
+            pending = []
+        elif isinstance(item, str):
             pending.append(item)
-        elif item.hosts is None or (host is not None and host in item.hosts):
+        elif host in item.hosts:
             pending.append(item.before)
             chunks.append("".join(pending).encode("utf-8"))
             pending = [item.after]
