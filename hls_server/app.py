@@ -70,10 +70,13 @@ def create_app(settings: Settings) -> web.Application:
     app[SERVICES] = services
     app.cleanup_ctx.append(_jwks_lifecycle)
     app.router.add_get("/healthz", _healthz)
-    app.router.add_get(f"/hls/{{stream:{NAME}}}/{{name:{PLAYLIST_PATTERN}}}", _playlist)
-    app.router.add_get(f"/hls/{{stream:{NAME}}}/{{rendition:{NAME}}}/{{name:{PLAYLIST_PATTERN}}}", _playlist)
-    app.router.add_get(f"/hls/{{stream:{NAME}}}/{{rendition:{NAME}}}/{{name:{SEGMENT_PATTERN}}}", _segment)
-    app.router.add_route("OPTIONS", "/hls/{tail:.*}", _preflight)
+    for path, handler in ((f"/hls/{{stream:{NAME}}}/{{name:{PLAYLIST_PATTERN}}}", _playlist),
+                          (f"/hls/{{stream:{NAME}}}/{{rendition:{NAME}}}/{{name:{PLAYLIST_PATTERN}}}", _playlist),
+                          (f"/hls/{{stream:{NAME}}}/{{rendition:{NAME}}}/{{name:{SEGMENT_PATTERN}}}", _segment)):
+        # Preflight on the media routes only: a catch-all OPTIONS route would turn every unknown /hls/ path
+        # into a 405 "Allow: OPTIONS" instead of a 404.
+        app.router.add_get(path, handler)
+        app.router.add_route("OPTIONS", path, _preflight)
 
     from . import api  # the REST API registers its own routes; imported here to keep the layers one-way
 
@@ -154,11 +157,11 @@ def _cors(request: web.Request, response: web.StreamResponse) -> None:
     allowed = request.app[SERVICES].settings.cors_origins
     if "*" in allowed:
         response.headers["Access-Control-Allow-Origin"] = "*"
-    elif origin is not None and origin in allowed:
-        response.headers["Access-Control-Allow-Origin"] = origin
-        response.headers.add("Vary", "Origin")
     else:
-        return
+        response.headers.add("Vary", "Origin")  # the answer depends on Origin, allowed or not: caches must key on it
+        if origin is None or origin not in allowed:
+            return
+        response.headers["Access-Control-Allow-Origin"] = origin
     response.headers["Access-Control-Expose-Headers"] = "Content-Length, Content-Range, ETag"
 
 
@@ -202,7 +205,7 @@ async def _playlist(request: web.Request) -> web.StreamResponse:
         "Content-Type": CONTENT_TYPES[".m3u8"],
         "Cache-Control": _playlist_cache_control(entry, private=services.viewer is not None),
         "ETag": etag,
-        "Last-Modified": entry.version.last_modified,
+        "Last-Modified": entry.last_modified,
     }
     if services.viewer is not None:
         headers["Referrer-Policy"] = "no-referrer"

@@ -14,7 +14,7 @@ from typing import Any
 
 from transcode import cli as transcode_cli
 
-from . import __version__
+from . import __version__, demo
 from .auth import admin_claims, mint, viewer_claims
 from .errors import ConfigError, HLSGateError
 from .grants import Role, is_name
@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details (the ffmpeg argv)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     transcode_cli.add_parsers(subparsers)
+    demo.add_parser(subparsers)
     _add_server_parsers(subparsers)
     return parser
 

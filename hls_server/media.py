@@ -49,8 +49,7 @@ class FileVersion:
         """The version part of an ETag: changes whenever the file is replaced or rewritten."""
         return f"{self.mtime_ns:x}-{self.size:x}-{self.inode:x}"
 
-    @property
-    def last_modified(self) -> str:
+    def http_date(self) -> str:
         return formatdate(self.mtime_ns / 1e9, usegmt=True)
 
 
@@ -84,6 +83,10 @@ class CachedPlaylist:
     template: PlaylistTemplate
     live: bool  # a media playlist without EXT-X-ENDLIST: still growing
     checked_at: float
+    last_modified: str = ""
+
+    def __post_init__(self) -> None:
+        self.last_modified = self.version.http_date()  # formatted once per version, not per request
 
     def etag(self, token: str | None) -> str:
         if token is None:

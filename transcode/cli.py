@@ -41,15 +41,13 @@ def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
     p.add_argument("--timeout", type=float, metavar="SECONDS", help="stop ffmpeg after this long")
     p.set_defaults(handler=run_transcode)
 
-    d = subparsers.add_parser(
-        "demo", help="generate a test clip and transcode it (the server joins in a later release)",
-        description="Generate a clip with ffmpeg's lavfi (or use --source), transcode it with the default "
-                    f"ladder into {DEMO_DIR}/{DEMO_STREAM} and show where it is.")
+
+def add_demo_arguments(d: argparse.ArgumentParser) -> None:
+    """The transcoding half of ``hlsgate demo`` (the origin adds the serving half)."""
     d.add_argument("--source", metavar="FILE", help="transcode this file instead of a generated clip")
     d.add_argument("--media-root", default=str(DEMO_DIR), metavar="DIR", help=f"default {DEMO_DIR}")
     d.add_argument("--seconds", type=float, default=DEMO_SECONDS, help="length of the generated clip")
     _add_encode_options(d)
-    d.set_defaults(handler=run_demo)
 
 
 def _add_encode_options(p: argparse.ArgumentParser) -> None:
@@ -79,7 +77,8 @@ def run_transcode(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     return _guarded(lambda: _transcode(args, Path(args.input), Path(args.outdir), explicit_ffmpeg, args.force))
 
 
-def run_demo(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+def transcode_demo(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    """Generate a clip with lavfi (or take --source) and transcode it into MEDIA_ROOT/demo."""
     explicit_ffmpeg = _explicit_ffmpeg(args, env)
 
     def demo() -> int:
@@ -92,12 +91,7 @@ def run_demo(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             if not source.is_file():
                 _say(args, f"generating a {args.seconds:g} s {DEMO_SIZE} test clip with lavfi ...")
                 generate_testsrc(toolchain.ffmpeg, source, seconds=args.seconds, size=DEMO_SIZE)
-        code = _transcode(args, source, root / DEMO_STREAM, explicit_ffmpeg, True)
-        if code == 0 and not args.quiet:
-            master = (root / DEMO_STREAM / "master.m3u8").absolute()
-            print(f"\nplay it:   ffplay {master}\n           (or any HLS player; the token-checked origin "
-                  "arrives with `hlsgate serve`)")
-        return code
+        return _transcode(args, source, root / DEMO_STREAM, explicit_ffmpeg, True)
 
     return _guarded(demo)
 
