@@ -111,9 +111,7 @@ def pick_token(query_tokens: Iterable[str], authorization: str | None) -> str:
 
 def grant_from_claims(claims: Mapping[str, Any], policy: ClaimsPolicy) -> Grant:
     """Turn a payload whose signature and time window pyjwt has checked into a grant, or raise TokenInvalid."""
-    for name in TIME_CLAIMS:
-        if name in claims and not _is_number(claims[name]):
-            raise TokenInvalid(f"the {name} claim must be a number (seconds since the epoch)")
+    _check_time_claims(claims)
     if policy.require_exp and "exp" not in claims:
         raise TokenInvalid("the token has no exp claim")
     if policy.require_iat and "iat" not in claims:
@@ -155,7 +153,30 @@ def _role(claims: Mapping[str, Any], policy: ClaimsPolicy) -> Role:
 
 
 def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer beyond any float (1 followed by 400 zeros) is no time
+        return False
+
+
+def _check_time_claims(claims: Mapping[str, Any]) -> None:
+    for name in TIME_CLAIMS:
+        if name in claims and not _is_number(claims[name]):
+            raise TokenInvalid(f"the {name} claim must be a number (seconds since the epoch)")
+
+
+def _signed_payload(token: str) -> Mapping[str, Any]:
+    """The payload of a token pyjwt refused for its time window, which it does only after checking the signature.
+
+    pyjwt reads ``true`` or ``"1"`` as times: such a token is malformed, not expired or not yet valid.
+    """
+    try:
+        payload = json.loads(jwt.utils.base64url_decode(token.split(".")[1]))
+    except (ValueError, IndexError):
+        return {}
+    return payload if isinstance(payload, dict) else {}
 
 
 # -- keys ----------------------------------------------------------------------------------------------------
@@ -189,7 +210,7 @@ def parse_jwks(body: bytes, algorithms: Iterable[str]) -> list[VerifyKey]:
     allowed = set(algorithms)
     try:
         document = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as err:
+    except (ValueError, UnicodeDecodeError, RecursionError) as err:  # deep nesting raises RecursionError
         raise KeySourceError("the JWKS is not JSON") from err
     entries = document.get("keys") if isinstance(document, dict) else None
     if not isinstance(entries, list):
@@ -199,7 +220,7 @@ def parse_jwks(body: bytes, algorithms: Iterable[str]) -> list[VerifyKey]:
         if not isinstance(entry, dict) or entry.get("use", "sig") != "sig" or entry.get("kty") not in ("RSA", "EC"):
             continue  # encryption keys, symmetric keys and junk are not ours to use
         alg = entry.get("alg")
-        if alg is not None and alg not in allowed:
+        if alg is not None and (not isinstance(alg, str) or alg not in allowed):
             continue
         try:
             material = jwt.PyJWK(entry).key
@@ -248,7 +269,9 @@ class JwksSource:
 
     @property
     def stale(self) -> bool:
-        return self._clock() - self._fetched_at >= self._ttl
+        """Due for a background refresh: older than the TTL, and no attempt (even a failed one) too recently."""
+        now = self._clock()
+        return now - self._fetched_at >= self._ttl and now - self._last_attempt >= self._min_refetch
 
     def refresh(self) -> asyncio.Task[bool]:
         """Start a fetch unless one is running (single flight). The task's result: did the keys change."""
@@ -273,10 +296,15 @@ class JwksSource:
             async with self._session.get(self.url, timeout=timeout, allow_redirects=False) as response:
                 if response.status != 200:
                     raise KeySourceError(f"HTTP {response.status}")
-                body = await response.content.read(MAX_JWKS_BYTES + 1)
-                if len(body) > MAX_JWKS_BYTES:
+                if (response.content_length or 0) > MAX_JWKS_BYTES:
                     raise KeySourceError("the JWKS is larger than 1 MiB")
-            keys = await asyncio.get_running_loop().run_in_executor(None, parse_jwks, body, self._algorithms)
+                body = bytearray()  # read(n) would return only what has arrived so far: read to the end
+                async for chunk in response.content.iter_any():
+                    body += chunk
+                    if len(body) > MAX_JWKS_BYTES:
+                        raise KeySourceError("the JWKS is larger than 1 MiB")
+            keys = await asyncio.get_running_loop().run_in_executor(None, parse_jwks, bytes(body),
+                                                                    self._algorithms)
         except (aiohttp.ClientError, TimeoutError, KeySourceError) as err:
             reason = str(err) or type(err).__name__
             log.warning("JWKS %s unavailable (%s); keeping the %d keys held", self.url, reason, len(self.keys))
@@ -317,12 +345,12 @@ class Verifier:
         self._cache.clear()
 
     async def verify(self, token: str) -> Grant:
+        self._sync_jwks()  # before the cache: a removed key must not keep serving its cached grants
         grant = self._cache.get(token)
         if grant is not None:
             if grant.expires_at is None or self._clock() < grant.expires_at + self._settings.leeway:
                 return grant
             del self._cache[token]
-        self._sync_jwks()
         try:
             grant = self._verify(token)
         except _UnknownKey:
@@ -394,11 +422,13 @@ class Verifier:
                     token, key.material, algorithms=[alg], options=self._options,  # type: ignore[arg-type]
                     audience=s.audience, issuer=s.issuer, leeway=s.leeway)
                 return claims
-            except jwt.InvalidSignatureError:
+            except (jwt.InvalidSignatureError, jwt.InvalidKeyError):  # e.g. an EC key of another curve
                 continue
             except jwt.ExpiredSignatureError:
+                _check_time_claims(_signed_payload(token))
                 raise TokenExpired("the token has expired") from None
             except jwt.ImmatureSignatureError:
+                _check_time_claims(_signed_payload(token))
                 raise TokenNotYetValid("the token is not valid yet (nbf or iat in the future)") from None
             except jwt.MissingRequiredClaimError as err:
                 raise TokenInvalid(f"the token has no {err.claim} claim") from None

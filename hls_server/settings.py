@@ -277,9 +277,11 @@ def _secrets(get: _Reader, table: str) -> tuple[HmacSecret, ...]:
     many = get.raw(f"{table}.secrets")
     if isinstance(many, str):  # the environment form: "kid1=secret1,kid2=secret2"
         pairs = [item.partition("=") for item in many.split(",") if item.strip()]
-        if any(not sep for _, sep, _ in pairs):
+        if any(not sep or not kid.strip() for kid, sep, _ in pairs):
             raise ConfigError(f"{table}.secrets must look like kid1=secret1,kid2=secret2")
         many = {kid.strip(): value for kid, _, value in pairs}
+        if len(many) != len(pairs):  # the dict would keep the last of two equal kids without a word
+            raise ConfigError(f"{table}.secrets: two secrets share a kid; give each its own")
     if many is not None:
         if not isinstance(many, dict) or not all(isinstance(v, str) for v in many.values()):
             raise ConfigError(f"{table}.secrets must be a table of kid = \"secret\"")
@@ -301,13 +303,15 @@ def _check_media_root(path: Path) -> None:
     if not path.is_dir():
         raise ConfigError(f"media root {path} is not a directory (create it, or pass --media-root)")
     if not os.access(path, os.R_OK | os.X_OK):
-        raise ConfigError(f"media root {path} is not readable by this user")
+        raise ConfigError(f"media root {path} is not readable by this user (fix its permissions, or pass --media-root)")
 
 
 def _check_state_dir(path: Path) -> None:
-    existing = path if path.exists() else path.parent
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent  # the groups file creates missing parents: the nearest existing one decides
     if existing.exists() and not existing.is_dir():
-        raise ConfigError(f"state directory {path} is not a directory")
+        raise ConfigError(f"state directory {path} is not a directory; set state_dir")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise ConfigError(f"state directory {path} is not writable (groups are stored there); set state_dir")
 
@@ -335,7 +339,8 @@ def _cors_origins(origins: list[str]) -> tuple[str, ...]:
         if origin == "*":
             continue
         parts = urlsplit(origin)
-        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query:
+        if (parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query
+                or "*" in parts.netloc or "@" in parts.netloc):  # matched exactly: a pattern would never match
             raise ConfigError(f"cors_origins: {origin!r} is not an origin like https://player.example.com")
     return tuple(origins)
 
