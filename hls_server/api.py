@@ -89,7 +89,9 @@ async def _ant_media_token(request: web.Request) -> web.Response:
     if raw_expiry is None:
         raise BadRequest("expireDate is required (a unix timestamp in seconds)")
     try:
-        expiry_value = int(raw_expiry)
+        if not (raw_expiry.isascii() and raw_expiry.isdigit()):  # int() alone takes " 1", "+1", "1_0", non-ASCII digits
+            raise ValueError(raw_expiry)
+        expiry_value = int(raw_expiry)  # ValueError beyond 4300 digits
     except ValueError:
         raise BadRequest("expireDate must be a unix timestamp in seconds") from None
     now = time.time()
@@ -137,7 +139,7 @@ def _expiry(value: object, now: float, services: Services, name: str) -> int:
     expires_at = _integer(value, name)
     lifetime = expires_at - now
     max_ttl = services.settings.max_token_ttl
-    if lifetime < 1:
+    if lifetime <= 0:  # not "< 1": ttl=1 from a fractional now leaves less than a second, still a valid token
         raise BadRequest(f"{name} gives a token that is already expired")
     if lifetime > max_ttl:
         raise BadRequest(f"{name} gives a token living longer than the allowed {max_ttl} s (tokens.max_ttl)")

@@ -36,7 +36,7 @@ class GroupStore:
     def load(self) -> None:
         """Read the stored groups (blocking: call at start-up). A damaged file stops the server, untouched."""
         try:
-            text = self.path.read_text(encoding="utf-8")
+            text = self.path.read_bytes()  # decoded by json.loads: bad bytes are a ValueError below, not a crash
         except FileNotFoundError:
             return
         except OSError as err:
@@ -53,6 +53,7 @@ class GroupStore:
                               "(it is never overwritten while unreadable)") from err
 
     async def put(self, group: str, streams: Iterable[str]) -> frozenset[str]:
+        _check_name(group)  # a name load() would refuse must never reach the file
         members = validate_members(streams)
         async with self._lock:
             if group not in self.snapshot and len(self.snapshot) >= MAX_GROUPS:

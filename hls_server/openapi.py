@@ -1,11 +1,496 @@
-"""The OpenAPI 3.1 document of the REST API, served at ``/api/v1/openapi.json``."""
+"""The OpenAPI 3.1 document of the origin, served at ``/api/v1/openapi.json``.
+
+Plain data built once (:func:`openapi_document` is cached): the REST API under ``/api/v1`` and ``/rest/v2``, the
+media routes under ``/hls`` and ``/healthz``. The path patterns come from the same constants the router uses and
+the error codes from the error tree, so the document cannot drift from the server on those; the tests check the
+rest (every route documented, real responses valid against the schemas).
+
+Two paths differ from the router's view on purpose: the router has one route per file kind, but OpenAPI forbids two
+templated paths of the same shape, so the rendition level is one path whose ``file`` is a playlist or a segment.
+"""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from . import __version__
+from .errors import AuthError, RequestError
+from .grants import NAME_RE
+from .groups import MAX_STREAMS_PER_GROUP
+from .media import MASTER_PLAYLIST, PLAYLIST_PATTERN, SEGMENT_PATTERN
+from .settings import DEFAULT_ADMIN_MAX_LIFETIME, DEFAULT_MAX_TOKEN_TTL, DEFAULT_TOKEN_TTL
+
+ID_PATTERN = f"^{NAME_RE.pattern}$"
+PLAYLIST_NAME_PATTERN = f"^{PLAYLIST_PATTERN}$"
+RENDITION_FILE_PATTERN = f"^(?:{PLAYLIST_PATTERN}|{SEGMENT_PATTERN})$"
+JSON = "application/json"
+PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
+SEGMENT_TYPES = ("video/mp2t", "video/iso.segment", "video/mp4")
+
+Json = dict[str, Any]
+
+ADMIN_SECURITY: list[Json] = [{"adminBearer": []}, {"adminAuthorization": []}]
+VIEWER_SECURITY: list[Json] = [{"viewerQuery": []}, {"viewerBearer": []}]
+NO_SECURITY: list[Json] = []
+
+DESCRIPTION = f"""\
+hlsgate serves HLS streams (playlists and segments) to viewers holding a JWT, and offers a small REST API to mint
+those tokens, manage stream groups and list the published streams.
+
+**Viewer tokens** (type `play` or `publish`) open one stream (`streamId` claim) or every stream of a group (`group`
+claim). Send one as `?token=` on the master playlist URL: the origin copies it into every playlist and segment URL
+it serves, so a stock HLS player needs no change. An `Authorization: Bearer` header works as well. Two different
+tokens in one request are refused.
+
+**Admin tokens** open the REST API, in the `Authorization` header only (never in the URL, where logs and referrers
+would keep it): `Bearer <jwt>`, or the bare `<jwt>` that Ant Media's JWT REST API filter sends. They are signed with
+the admin secret (`HLSGATE_ADMIN_SECRET`), carry `iat` and `exp` at most {DEFAULT_ADMIN_MAX_LIFETIME:g} seconds
+apart (`admin.max_lifetime`), and either `"type": "admin"` or OpenTok's `"ist": "project"`. `hlsgate admin-token`
+prints one. A server without an admin key answers every API call with 503.
+
+Errors are JSON objects `{{"error": code, "error_description": text}}`; the description says what to do and never
+contains a token. Authentication failures are 401 with `WWW-Authenticate: Bearer error="invalid_token"`.
+"""
 
 
+def _ref(kind: str, name: str) -> Json:
+    return {"$ref": f"#/components/{kind}/{name}"}
+
+
+def _json_body(schema_name: str, description: str) -> Json:
+    return {"description": description, "content": {JSON: {"schema": _ref("schemas", schema_name)}}}
+
+
+def _error_codes(status: int) -> list[str]:
+    """The ``error`` codes of every request error answering with ``status`` (the error tree is the source)."""
+    codes: set[str] = set()
+    pending: list[type[RequestError]] = [RequestError]
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if cls.status == status:
+            codes.add(cls.code)
+    return sorted(codes)
+
+
+def _error_response(status: int, description: str) -> Json:
+    schema = {"allOf": [_ref("schemas", "Error")], "properties": {"error": {"enum": _error_codes(status)}}}
+    response: Json = {"description": description, "headers": {"Cache-Control": _ref("headers", "NoStore")},
+                      "content": {JSON: {"schema": schema}}}
+    if status == AuthError.status:
+        response["headers"]["WWW-Authenticate"] = _ref("headers", "WWWAuthenticate")
+    return response
+
+
+def _admin_errors(*statuses: int) -> Json:
+    names = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 413: "PayloadTooLarge",
+             503: "ApiOff"}
+    return {str(status): _ref("responses", names[status]) for status in sorted({401, 403, 503, *statuses})}
+
+
+def _id_schema(what: str, examples: list[str]) -> Json:
+    return {"type": "string", "pattern": ID_PATTERN, "minLength": 1, "maxLength": 64,
+            "description": f"A {what} id: 1 to 64 ASCII letters, digits, `-` or `_`, compared exactly.",
+            "examples": examples}
+
+
+def _components() -> Json:
+    stream_id = _ref("schemas", "StreamId")
+    group_id = _ref("schemas", "GroupId")
+    schemas: Json = {
+        "StreamId": _id_schema("stream", ["s1", "lobby-cam_2"]),
+        "GroupId": _id_schema("group", ["conference", "paid_tier"]),
+        "Error": {
+            "type": "object",
+            "description": "Every error answer of the origin.",
+            "required": ["error", "error_description"],
+            "additionalProperties": False,
+            "properties": {
+                "error": {"type": "string", "description": "A stable, machine-readable code.",
+                          "examples": ["token_expired"]},
+                "error_description": {"type": "string",
+                                      "description": "What went wrong and what to do, for a person to read."},
+            },
+        },
+        "TokenRequest": {
+            "type": "object",
+            "description": "Which stream or group the token opens, what it may do, and how long it lives. Give "
+                           "exactly one of `stream` and `group`, and at most one of `ttl` and `expires_at`.",
+            "additionalProperties": False,
+            "oneOf": [{"required": ["stream"]}, {"required": ["group"]}],
+            "not": {"required": ["ttl", "expires_at"]},
+            "properties": {
+                "stream": {**stream_id, "description": "The one stream the token opens."},
+                "group": {**group_id, "description": "A stored group (create it first with PUT "
+                                                     "/api/v1/groups/{group}). The token opens the group's streams "
+                                                     "as they are when each request arrives."},
+                "type": {"type": "string", "enum": ["play", "publish"], "default": "play",
+                         "description": "`play` reads the stream; `publish` may also publish it (and play it)."},
+                "ttl": {"type": "integer", "minimum": 1, "default": DEFAULT_TOKEN_TTL,
+                        "description": f"Lifetime in seconds from now. Default `tokens.default_ttl` "
+                                       f"({DEFAULT_TOKEN_TTL} unless configured); at most `tokens.max_ttl` "
+                                       f"({DEFAULT_MAX_TOKEN_TTL} unless configured)."},
+                "expires_at": {"type": "integer",
+                               "description": "Expiry as a unix timestamp in seconds, instead of `ttl`: in the "
+                                              "future and at most `tokens.max_ttl` seconds away."},
+            },
+            "examples": [{"stream": "s1", "type": "play", "ttl": 3600}, {"group": "conference", "ttl": 600}],
+        },
+        "TokenResponse": {
+            "type": "object",
+            "description": "A freshly signed viewer token and what it grants. Its claims are `type`, `streamId` "
+                           "or `group`, `iat`, `exp` and a unique `jti`.",
+            "required": ["token", "type", "expires_at"],
+            "additionalProperties": False,
+            "oneOf": [{"required": ["stream"]}, {"required": ["group"]}],
+            "properties": {
+                "token": {"type": "string", "description": "The JWT (HS256). Treat it as a password."},
+                "type": {"type": "string", "enum": ["play", "publish"]},
+                "stream": stream_id,
+                "group": group_id,
+                "expires_at": {"type": "integer", "description": "The token's `exp`, unix seconds."},
+            },
+        },
+        "AntMediaToken": {
+            "type": "object",
+            "description": "Ant Media's `Token` object, as `getJwtTokenV2` returns it.",
+            "required": ["tokenId", "streamId", "expireDate", "type"],
+            "additionalProperties": False,
+            "properties": {
+                "tokenId": {"type": "string", "description": "The JWT: use it as `?token=` or in the "
+                                                             "Authorization header."},
+                "streamId": stream_id,
+                "expireDate": {"type": "integer", "description": "The token's `exp`, unix seconds."},
+                "type": {"type": "string", "enum": ["play", "publish"]},
+            },
+        },
+        "GroupRequest": {
+            "type": "object",
+            "description": "The complete member list of a group; it replaces the previous one. Duplicates are "
+                           "dropped. The streams need not be published yet.",
+            "required": ["streams"],
+            "additionalProperties": False,
+            "properties": {
+                "streams": {"type": "array", "items": stream_id, "maxItems": MAX_STREAMS_PER_GROUP},
+            },
+            "examples": [{"streams": ["s1", "s2"]}],
+        },
+        "Group": {
+            "type": "object",
+            "required": ["group", "streams"],
+            "additionalProperties": False,
+            "properties": {
+                "group": group_id,
+                "streams": {"type": "array", "items": stream_id, "uniqueItems": True,
+                            "description": "The members, sorted."},
+            },
+        },
+        "GroupList": {
+            "type": "object",
+            "required": ["groups"],
+            "additionalProperties": False,
+            "properties": {
+                "groups": {"type": "object", "description": "Every group id with its sorted members.",
+                           "propertyNames": group_id,
+                           "additionalProperties": {"type": "array", "items": stream_id, "uniqueItems": True}},
+            },
+        },
+        "Rendition": {
+            "type": "object",
+            "description": "One variant of the master playlist, as its `#EXT-X-STREAM-INF` describes it.",
+            "required": ["name", "playlist", "bandwidth", "average_bandwidth", "resolution", "frame_rate",
+                         "codecs"],
+            "additionalProperties": False,
+            "properties": {
+                "name": {"type": "string", "examples": ["360p"]},
+                "playlist": {"type": "string", "description": "The media playlist's path on this origin.",
+                             "examples": ["/hls/s1/360p/index.m3u8"]},
+                "bandwidth": {"type": ["integer", "null"], "description": "Peak bits per second."},
+                "average_bandwidth": {"type": ["integer", "null"]},
+                "resolution": {"type": ["string", "null"], "pattern": r"^[0-9]+x[0-9]+$",
+                               "examples": ["640x360"]},
+                "frame_rate": {"type": ["number", "null"]},
+                "codecs": {"type": ["string", "null"], "examples": ["avc1.64001e,mp4a.40.2"]},
+            },
+        },
+        "Stream": {
+            "type": "object",
+            "required": ["id", "master", "renditions", "updated_at", "groups"],
+            "additionalProperties": False,
+            "properties": {
+                "id": stream_id,
+                "master": {"type": "string", "examples": [f"/hls/s1/{MASTER_PLAYLIST}"]},
+                "renditions": {"type": "array", "items": _ref("schemas", "Rendition")},
+                "updated_at": {"type": "integer",
+                               "description": "When the master playlist last changed, unix seconds."},
+                "groups": {"type": "array", "items": group_id, "uniqueItems": True,
+                           "description": "The groups holding this stream, sorted."},
+            },
+        },
+        "StreamList": {
+            "type": "object",
+            "required": ["streams"],
+            "additionalProperties": False,
+            "properties": {"streams": {"type": "array", "items": _ref("schemas", "Stream")}},
+        },
+        "Health": {
+            "type": "object",
+            "required": ["status", "version"],
+            "additionalProperties": False,
+            "properties": {"status": {"const": "ok"}, "version": {"type": "string"}},
+        },
+    }
+    responses: Json = {
+        "BadRequest": _error_response(400, "The request is malformed or a value is out of range; the "
+                                           "description names the field."),
+        "Unauthorized": _error_response(401, "No token, or a token that is malformed, forged, expired, not yet "
+                                             "valid, too large, or conflicting with a second token."),
+        "Forbidden": _error_response(403, "The token is valid but does not grant this: a viewer token on the "
+                                          "API, or a token for another stream."),
+        "NotFound": _error_response(404, "No such stream, group or file."),
+        "PayloadTooLarge": _error_response(413, "The request body is larger than 64 KiB."),
+        "ApiOff": _error_response(503, "The server is not set up for this: no admin key is configured "
+                                       "(HLSGATE_ADMIN_SECRET or admin.jwks_url), or, when minting, no viewer "
+                                       "signing secret (HLSGATE_JWT_SECRET)."),
+    }
+    headers: Json = {
+        "NoStore": {"description": "Token-bearing and error answers are never cached.",
+                    "schema": {"type": "string", "examples": ["no-store"]}},
+        "WWWAuthenticate": {"description": "RFC 6750 challenge, e.g. `Bearer realm=\"hlsgate\", "
+                                           "error=\"invalid_token\", error_description=\"...\"`.",
+                            "schema": {"type": "string"}},
+        "ETag": {"description": "Changes whenever the file changes (and, for playlists, with the token).",
+                 "schema": {"type": "string"}},
+        "MediaCacheControl": {"description": "`private` when tokens are checked, `public` otherwise; segments are "
+                                             "immutable, playlists short-lived.",
+                              "schema": {"type": "string"}},
+    }
+    parameters: Json = {
+        "stream": {"name": "stream", "in": "path", "required": True, "description": "The stream id.",
+                   "schema": stream_id},
+        "group": {"name": "group", "in": "path", "required": True, "description": "The group id.",
+                  "schema": group_id},
+    }
+    security_schemes: Json = {
+        "adminBearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                        "description": "An admin token: `Authorization: Bearer <jwt>`. Never accepted in the URL."},
+        "adminAuthorization": {"type": "apiKey", "in": "header", "name": "Authorization",
+                               "description": "An admin token as the bare header value `Authorization: <jwt>`, as "
+                                              "Ant Media's JWT REST API filter sends it."},
+        "viewerQuery": {"type": "apiKey", "in": "query", "name": "token",
+                        "description": "A play or publish token in the URL. Given on the master playlist, it is "
+                                       "carried into every URL the origin writes into playlists."},
+        "viewerBearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                         "description": "A play or publish token in `Authorization: Bearer <jwt>`, for players "
+                                        "that can set headers."},
+    }
+    return {"schemas": schemas, "responses": responses, "headers": headers, "parameters": parameters,
+            "securitySchemes": security_schemes}
+
+
+def _api_paths() -> Json:
+    no_store = {"Cache-Control": _ref("headers", "NoStore")}
+    return {
+        "/api/v1/openapi.json": {
+            "get": {
+                "operationId": "getOpenApi",
+                "tags": ["meta"],
+                "summary": "This document",
+                "description": "The OpenAPI 3.1 description of the origin. Needs no token.",
+                "security": NO_SECURITY,
+                "responses": {"200": {"description": "The document.",
+                                      "content": {JSON: {"schema": {"type": "object"}}}}},
+            },
+        },
+        "/api/v1/tokens": {
+            "post": {
+                "operationId": "createToken",
+                "tags": ["tokens"],
+                "summary": "Mint a viewer token",
+                "description": "Signs a play or publish token for one stream or for a group with the viewer "
+                               "signing secret. Unknown fields are refused, so a misspelt `expires_at` cannot "
+                               "silently give a token the default lifetime.",
+                "security": ADMIN_SECURITY,
+                "requestBody": {"required": True, **_json_body("TokenRequest", "What the token grants.")},
+                "responses": {
+                    "201": {**_json_body("TokenResponse", "The token."), "headers": no_store},
+                    **_admin_errors(400, 404, 413),
+                },
+            },
+        },
+        "/rest/v2/broadcasts/{stream}/jwt-token": {
+            "parameters": [_ref("parameters", "stream")],
+            "get": {
+                "operationId": "getJwtTokenV2",
+                "tags": ["tokens"],
+                "summary": "Mint a viewer token, Ant Media style",
+                "description": "Ant Media Server's `getJwtTokenV2`, for tools written against it: the same "
+                               "token as `POST /api/v1/tokens` for one stream, answered as Ant Media's `Token` "
+                               "object. Both query parameters are required.",
+                "security": ADMIN_SECURITY,
+                "parameters": [
+                    {"name": "expireDate", "in": "query", "required": True,
+                     "description": "Expiry as a unix timestamp in seconds (digits only): in the future and at "
+                                    "most `tokens.max_ttl` seconds away.",
+                     "schema": {"type": "integer", "minimum": 1, "examples": [1767225600]}},
+                    {"name": "type", "in": "query", "required": True,
+                     "description": "`play` or `publish`.",
+                     "schema": {"type": "string", "enum": ["play", "publish"]}},
+                ],
+                "responses": {
+                    "200": {**_json_body("AntMediaToken", "The token."), "headers": no_store},
+                    **_admin_errors(400),
+                },
+            },
+        },
+        "/api/v1/groups": {
+            "get": {
+                "operationId": "listGroups",
+                "tags": ["groups"],
+                "summary": "List the groups",
+                "security": ADMIN_SECURITY,
+                "responses": {"200": _json_body("GroupList", "Every group and its members."),
+                              **_admin_errors()},
+            },
+        },
+        "/api/v1/groups/{group}": {
+            "parameters": [_ref("parameters", "group")],
+            "get": {
+                "operationId": "getGroup",
+                "tags": ["groups"],
+                "summary": "Read a group",
+                "security": ADMIN_SECURITY,
+                "responses": {"200": _json_body("Group", "The group's members."), **_admin_errors(404)},
+            },
+            "put": {
+                "operationId": "putGroup",
+                "tags": ["groups"],
+                "summary": "Create or replace a group",
+                "description": "Stores the group's complete member list (written to disk atomically before the "
+                               "answer). Tokens for the group follow the change from their next request: a "
+                               "stream removed here stops playing with them.",
+                "security": ADMIN_SECURITY,
+                "requestBody": {"required": True, **_json_body("GroupRequest", "The members.")},
+                "responses": {"200": _json_body("Group", "The group as stored."), **_admin_errors(400, 413)},
+            },
+            "delete": {
+                "operationId": "deleteGroup",
+                "tags": ["groups"],
+                "summary": "Delete a group",
+                "description": "Tokens for the group stop opening anything from their next request.",
+                "security": ADMIN_SECURITY,
+                "responses": {"204": {"description": "Deleted."}, **_admin_errors(404)},
+            },
+        },
+        "/api/v1/streams": {
+            "get": {
+                "operationId": "listStreams",
+                "tags": ["streams"],
+                "summary": "List the published streams",
+                "description": "Every directory of the media root that holds a master playlist, with the "
+                               "renditions it lists and the groups the stream belongs to.",
+                "security": ADMIN_SECURITY,
+                "responses": {"200": _json_body("StreamList", "The streams, sorted by id."), **_admin_errors()},
+            },
+        },
+    }
+
+
+def _media_paths() -> Json:
+    media_headers = {"Cache-Control": _ref("headers", "MediaCacheControl"), "ETag": _ref("headers", "ETag")}
+    not_modified = {"description": "Not modified (If-None-Match matched the ETag).", "headers": media_headers}
+    viewer_errors = {"401": _ref("responses", "Unauthorized"), "403": _ref("responses", "Forbidden"),
+                     "404": _ref("responses", "NotFound")}
+    playlist_content = {PLAYLIST_TYPE: {"schema": {"type": "string"}}}
+    file_content = {**playlist_content, **{kind: {"schema": {"type": "string", "contentMediaType": kind}}
+                                           for kind in SEGMENT_TYPES}}
+    note = ("The token is checked before the file system is touched, so a missing stream and a forbidden one "
+            "look alike to a caller without a valid token. With `--no-auth` no token is needed.")
+    return {
+        "/hls/{stream}/{playlist}": {
+            "parameters": [
+                _ref("parameters", "stream"),
+                {"name": "playlist", "in": "path", "required": True,
+                 "description": f"A playlist at the top of the stream: `{MASTER_PLAYLIST}`, the master playlist.",
+                 "schema": {"type": "string", "pattern": PLAYLIST_NAME_PATTERN, "examples": [MASTER_PLAYLIST]}},
+            ],
+            "get": {
+                "operationId": "getMasterPlaylist",
+                "tags": ["media"],
+                "summary": "The master playlist of a stream",
+                "description": "Where a player starts. A token given as `?token=` is written into every URL of the "
+                               f"answer, so the player sends it with each following request. {note}",
+                "security": VIEWER_SECURITY,
+                "responses": {"200": {"description": "The playlist.", "headers": media_headers,
+                                      "content": playlist_content},
+                              "304": not_modified, **viewer_errors},
+            },
+        },
+        "/hls/{stream}/{rendition}/{file}": {
+            "parameters": [
+                _ref("parameters", "stream"),
+                {"name": "rendition", "in": "path", "required": True,
+                 "description": "A rendition named in the master playlist.",
+                 "schema": {"type": "string", "pattern": ID_PATTERN, "examples": ["360p", "240p"]}},
+                {"name": "file", "in": "path", "required": True,
+                 "description": "A media playlist (`index.m3u8`) or a segment: `.ts` (MPEG-TS), `.m4s` (fMP4) or "
+                                "`.mp4` (an fMP4 init section).",
+                 "schema": {"type": "string", "pattern": RENDITION_FILE_PATTERN,
+                            "examples": ["index.m3u8", "seg_00000.ts", "init.mp4", "seg_00000.m4s"]}},
+            ],
+            "get": {
+                "operationId": "getRenditionFile",
+                "tags": ["media"],
+                "summary": "A media playlist or a segment",
+                "description": "Media playlists carry the request's `?token=` into their segment URLs. Segments "
+                               "support byte ranges and conditional requests, and are cached as immutable. "
+                               + note,
+                "security": VIEWER_SECURITY,
+                "responses": {
+                    "200": {"description": "The playlist or segment.", "headers": media_headers,
+                            "content": file_content},
+                    "206": {"description": "Part of a segment (a Range request).", "headers": media_headers,
+                            "content": {kind: {"schema": {"type": "string", "contentMediaType": kind}}
+                                        for kind in SEGMENT_TYPES}},
+                    "304": not_modified,
+                    **viewer_errors,
+                    "412": {"description": "A segment's If-Match or If-Unmodified-Since failed."},
+                    "416": {"description": "The Range lies outside the segment."},
+                },
+            },
+        },
+        "/healthz": {
+            "get": {
+                "operationId": "health",
+                "tags": ["meta"],
+                "summary": "Liveness",
+                "description": "Answers while the server runs. Needs no token.",
+                "security": NO_SECURITY,
+                "responses": {"200": _json_body("Health", "Running.")},
+            },
+        },
+    }
+
+
+@functools.cache
 def openapi_document() -> dict[str, Any]:
-    return {"openapi": "3.1.0", "info": {"title": "hlsgate", "version": __version__}, "paths": {}}
+    """The document (built once; shared, so callers must not change it)."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "hlsgate",
+            "version": __version__,
+            "summary": "A secure HLS origin: JWT-checked playlists and segments, and a REST API for tokens.",
+            "description": DESCRIPTION,
+        },
+        "tags": [
+            {"name": "tokens", "description": "Mint viewer tokens (needs an admin token)."},
+            {"name": "groups", "description": "Groups of streams one token can open (needs an admin token)."},
+            {"name": "streams", "description": "What the media root publishes (needs an admin token)."},
+            {"name": "media", "description": "HLS playlists and segments (need a viewer token)."},
+            {"name": "meta", "description": "Health and this document (no token)."},
+        ],
+        "paths": {**_api_paths(), **_media_paths()},
+        "components": _components(),
+    }

@@ -1,0 +1,360 @@
+"""The OpenAPI document: valid OpenAPI 3.1, in step with the router, and true of real responses."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import make_mocked_request
+from openapi_spec_validator import OpenAPIV31SpecValidator
+from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
+
+from hls_server.app import create_app
+from hls_server.grants import NAME_RE
+from hls_server.media import PLAYLIST_PATTERN, SEGMENT_PATTERN
+from hls_server.openapi import openapi_document
+from hls_server.settings import load_settings
+
+from .conftest import ADMIN_SECRET, SECRET, STREAM, Origin, StartOrigin, make_admin_token, make_token, settings_for
+
+METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+DOC_URI = "urn:hlsgate:openapi"
+JSON = "application/json"
+
+
+def operations(doc: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, item in doc["paths"].items():
+        for method, operation in item.items():
+            if method in METHODS:
+                yield path, method, operation
+
+
+def pointer(doc: dict[str, Any], ref: str) -> Any:
+    assert ref.startswith("#/"), ref
+    node: Any = doc
+    for part in ref[2:].split("/"):
+        node = node[part.replace("~1", "/").replace("~0", "~")]
+    return node
+
+
+def escape(part: str) -> str:
+    return part.replace("~", "~0").replace("/", "~1")
+
+
+def shape(path: str) -> str:
+    return re.sub(r"\{[^}]*\}", "{}", path)
+
+
+def path_parameters(doc: dict[str, Any], path: str, method: str) -> dict[str, dict[str, Any]]:
+    item = doc["paths"][path]
+    found = {}
+    for parameter in [*item.get("parameters", []), *item[method].get("parameters", [])]:
+        if "$ref" in parameter:
+            parameter = pointer(doc, parameter["$ref"])
+        if parameter["in"] == "path":
+            schema = parameter["schema"]
+            found[parameter["name"]] = pointer(doc, schema["$ref"]) if "$ref" in schema else schema
+    return found
+
+
+def response_schema_pointer(doc: dict[str, Any], path: str, method: str, status: int) -> str | None:
+    """Where the JSON schema of a documented response lives (None: no body), following response $refs."""
+    responses = doc["paths"][path][method]["responses"]
+    assert str(status) in responses, f"{method.upper()} {path} does not document {status}"
+    location = f"/paths/{escape(path)}/{method}/responses/{status}"
+    response = responses[str(status)]
+    while "$ref" in response:
+        location = response["$ref"][1:]
+        response = pointer(doc, response["$ref"])
+    if JSON not in response.get("content", {}):
+        return None
+    return f"{location}/content/{escape(JSON)}/schema"
+
+
+def validator(doc: dict[str, Any], location: str) -> jsonschema.Draft202012Validator:
+    registry: Registry[Any] = Registry().with_resource(DOC_URI, DRAFT202012.create_resource(doc))
+    return jsonschema.Draft202012Validator({"$ref": f"{DOC_URI}#{location}"}, registry=registry)
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> web.Application:
+    return create_app(settings_for(tmp_path, tmp_path / "state"))
+
+
+# -- the document itself -------------------------------------------------------------------------------------
+
+
+def test_the_document_is_valid_openapi_3_1() -> None:
+    doc = openapi_document()
+    assert doc["openapi"].startswith("3.1.")
+    OpenAPIV31SpecValidator(doc).validate()
+    broken = copy.deepcopy(doc)  # and the validator does catch a broken document
+    del broken["paths"]["/api/v1/tokens"]["post"]["responses"]["201"]["description"]
+    with pytest.raises(OpenAPIValidationError):
+        OpenAPIV31SpecValidator(broken).validate()
+
+
+def test_the_document_is_built_once_and_is_plain_json() -> None:
+    assert openapi_document() is openapi_document()
+    assert json.loads(json.dumps(openapi_document())) == openapi_document()
+
+
+def test_every_reference_resolves() -> None:
+    doc = openapi_document()
+
+    def refs(node: Any) -> Iterator[str]:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "$ref":
+                    yield value
+                else:
+                    yield from refs(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from refs(value)
+
+    found = list(refs(doc))
+    assert len(found) > 20
+    for ref in found:
+        pointer(doc, ref)  # KeyError names the dangling one
+
+
+def test_security_requirements_name_defined_schemes() -> None:
+    doc = openapi_document()
+    schemes = doc["components"]["securitySchemes"]
+    assert schemes["adminBearer"] == {**schemes["adminBearer"], "type": "http", "scheme": "bearer",
+                                      "bearerFormat": "JWT"}
+    assert schemes["viewerQuery"] == {**schemes["viewerQuery"], "type": "apiKey", "in": "query", "name": "token"}
+    for path, method, operation in operations(doc):
+        assert "security" in operation, f"{method} {path} says nothing about authentication"
+        for requirement in operation["security"]:
+            assert set(requirement) <= set(schemes), (path, method)
+        expected = ({"adminBearer", "adminAuthorization"} if path.startswith(("/api/", "/rest/")) else
+                    {"viewerQuery", "viewerBearer"} if path.startswith("/hls/") else set())
+        if path == "/api/v1/openapi.json":
+            expected = set()
+        assert {name for requirement in operation["security"] for name in requirement} == expected, path
+
+
+def test_every_operation_is_described_and_uniquely_named() -> None:
+    doc = openapi_document()
+    ids = [operation["operationId"] for _, _, operation in operations(doc)]
+    assert len(ids) == len(set(ids)) == 11
+    for path, method, operation in operations(doc):
+        assert operation["summary"] and operation["tags"], (path, method)
+        if path.startswith(("/api/", "/rest/")) and path != "/api/v1/openapi.json":
+            assert {"401", "403", "503"} <= set(operation["responses"]), (path, method)
+        if path.startswith("/hls/"):
+            assert {"401", "403", "404"} <= set(operation["responses"]), (path, method)
+        if "requestBody" in operation:
+            assert {"400", "413"} <= set(operation["responses"]), (path, method)
+
+
+def test_parameters_use_the_router_patterns() -> None:
+    doc = openapi_document()
+    name = f"^{NAME_RE.pattern}$"
+    assert name == "^[A-Za-z0-9_-]{1,64}$"
+    expected = {
+        "/rest/v2/broadcasts/{stream}/jwt-token": {"stream": name},
+        "/api/v1/groups/{group}": {"group": name},
+        "/hls/{stream}/{playlist}": {"stream": name, "playlist": f"^{PLAYLIST_PATTERN}$"},
+        "/hls/{stream}/{rendition}/{file}": {"stream": name, "rendition": name,
+                                             "file": f"^(?:{PLAYLIST_PATTERN}|{SEGMENT_PATTERN})$"},
+    }
+    for path, method, _ in operations(doc):
+        patterns = {param: schema["pattern"] for param, schema in path_parameters(doc, path, method).items()}
+        assert patterns == expected.get(path, {}), (path, method)
+        assert set(re.findall(r"\{([^}]*)\}", path)) == set(patterns)
+
+
+def test_request_bodies_refuse_unknown_fields() -> None:
+    schemas = openapi_document()["components"]["schemas"]
+    for name in ("TokenRequest", "GroupRequest"):
+        assert schemas[name]["additionalProperties"] is False
+
+
+# -- the document and the router -----------------------------------------------------------------------------
+
+
+def test_every_route_is_documented_and_every_documented_path_is_routed(app: web.Application) -> None:
+    registered = {(route.method.lower(), shape(route.resource.canonical)) for route in app.router.routes()
+                  if route.method not in ("HEAD", "OPTIONS") and route.resource is not None}
+    documented = {(method, shape(path)) for path, method, _ in operations(openapi_document())}
+    assert documented == registered
+    assert ("post", "/api/v1/tokens") in registered and ("get", "/hls/{}/{}/{}") in registered
+
+
+PROBES = ["s1", "a-b_C9", "a" * 64, "a" * 65, "a.b", "..", "-", "_", "master.m3u8", "index.m3u8", "x" * 64 + ".m3u8",
+          "x" * 65 + ".m3u8", "seg_00001.ts", "seg_00001.m4s", "init.mp4", "x" * 128 + ".ts", "x" * 129 + ".ts",
+          "seg.mp3", "seg.TS", "a.b.ts", ".ts", "index.m3u8x"]
+
+
+async def test_documented_patterns_accept_exactly_what_the_router_routes(app: web.Application) -> None:
+    """For each path parameter, a probe value matches the documented pattern iff the router routes it."""
+    doc = openapi_document()
+    checked = 0
+    for path, method, _ in operations(doc):
+        parameters = path_parameters(doc, path, method)
+        base = {name: schema["examples"][0] for name, schema in parameters.items()}
+        for name, schema in parameters.items():
+            for value in [*schema["examples"], *PROBES]:
+                url = path.format(**{**base, name: value})
+                match = await app.router.resolve(make_mocked_request(method.upper(), url, app=app))
+                routed = match.http_exception is None and match.route.method == method.upper()
+                documented = re.search(schema["pattern"], value) is not None
+                assert routed == documented, (url, routed, documented)
+                checked += 1
+    assert checked > 100
+
+
+# -- real answers against the documented schemas -------------------------------------------------------------
+
+
+def _segment(origin: Origin) -> str:
+    rendition = origin.settings.media_root / STREAM / "360p"
+    return sorted(p.name for p in rendition.iterdir() if p.suffix == ".ts")[0]
+
+
+async def _check(origin: Origin, doc_path: str, method: str, url: str, expected: int, **kwargs: Any) -> Any:
+    """Make a real request, check its status is documented and its JSON body fits the documented schema."""
+    doc = openapi_document()
+    async with origin.session.request(method.upper(), origin.url(url), **kwargs) as response:
+        raw = await response.read()
+        assert response.status == expected, raw
+        location = response_schema_pointer(doc, doc_path, method, response.status)
+        if location is None:
+            assert raw == b""
+            return None
+        assert response.content_type == JSON
+        body = json.loads(raw)
+        validator(doc, location).validate(body)
+        return body
+
+
+async def test_real_answers_fit_the_documented_schemas(origin: Origin) -> None:
+    admin = {"Authorization": f"Bearer {make_admin_token()}"}
+    group = "/api/v1/groups/{group}"
+    tokens = "/api/v1/tokens"
+    body = await _check(origin, tokens, "post", tokens, 201, headers=admin, json={"stream": STREAM, "ttl": 60})
+    with pytest.raises(jsonschema.ValidationError):  # the check has teeth: an extra field is not documented
+        validator(openapi_document(), response_schema_pointer(openapi_document(), tokens, "post", 201) or "") \
+            .validate({**body, "extra": 1})
+    await _check(origin, tokens, "post", tokens, 400, headers=admin, json={"stream": STREAM, "bogus": 1})
+    await _check(origin, tokens, "post", tokens, 401, json={"stream": STREAM})
+    await _check(origin, tokens, "post", tokens, 401, headers={"Authorization": f"Bearer {make_token()}"},
+                 json={"stream": STREAM})
+    await _check(origin, tokens, "post", tokens, 403, json={"stream": STREAM},
+                 headers={"Authorization": f"Bearer {make_token(ADMIN_SECRET, exp=int(time.time()) + 60)}"})
+    await _check(origin, tokens, "post", tokens, 404, headers=admin, json={"group": "nope"})
+    await _check(origin, tokens, "post", tokens, 413, headers=admin, data=b" " * (65 * 1024))
+    await _check(origin, group, "put", "/api/v1/groups/g1", 200, headers=admin, json={"streams": [STREAM, "s2"]})
+    await _check(origin, group, "put", "/api/v1/groups/g1", 400, headers=admin, json={"streams": ["bad id"]})
+    assert await _check(origin, group, "get", "/api/v1/groups/g1", 200, headers=admin) == {
+        "group": "g1", "streams": [STREAM, "s2"]}
+    await _check(origin, "/api/v1/groups", "get", "/api/v1/groups", 200, headers=admin)
+    await _check(origin, tokens, "post", tokens, 201, headers=admin, json={"group": "g1", "type": "publish"})
+    streams = await _check(origin, "/api/v1/streams", "get", "/api/v1/streams", 200, headers=admin)
+    assert len(streams["streams"]) == 3
+    await _check(origin, group, "delete", "/api/v1/groups/g1", 204, headers=admin)
+    await _check(origin, group, "get", "/api/v1/groups/g1", 404, headers=admin)
+    ant = "/rest/v2/broadcasts/{stream}/jwt-token"
+    await _check(origin, ant, "get", f"/rest/v2/broadcasts/{STREAM}/jwt-token", 200,
+                 headers={"Authorization": make_admin_token()},
+                 params={"expireDate": str(int(time.time()) + 60), "type": "play"})
+    await _check(origin, ant, "get", f"/rest/v2/broadcasts/{STREAM}/jwt-token", 400, headers=admin,
+                 params={"expireDate": "tomorrow", "type": "play"})
+    await _check(origin, "/healthz", "get", "/healthz", 200)
+
+
+async def test_media_answers_are_documented(origin: Origin) -> None:
+    master, file = "/hls/{stream}/{playlist}", "/hls/{stream}/{rendition}/{file}"
+    token = {"token": make_token()}
+    doc = openapi_document()
+    async with await origin.get(f"/hls/{STREAM}/master.m3u8", params=token) as response:
+        assert response.status == 200
+        assert response.content_type in doc["paths"][master]["get"]["responses"]["200"]["content"]
+    for url, expected in [(f"/hls/{STREAM}/360p/index.m3u8", 200), (f"/hls/{STREAM}/360p/{_segment(origin)}", 200)]:
+        async with await origin.get(url, params=token) as response:
+            assert response.status == expected
+            assert response.content_type in doc["paths"][file]["get"]["responses"]["200"]["content"]
+    async with await origin.get(f"/hls/{STREAM}/360p/{_segment(origin)}", params=token,
+                                headers={"Range": "bytes=0-99"}) as response:
+        assert response.status == 206
+        assert response.content_type in doc["paths"][file]["get"]["responses"]["206"]["content"]
+    await _check(origin, master, "get", f"/hls/{STREAM}/master.m3u8", 401)
+    await _check(origin, master, "get", "/hls/s2/master.m3u8", 403, params=token)
+    await _check(origin, master, "get", "/hls/nope/master.m3u8", 404, params={"token": make_token(streamId="nope")})
+    await _check(origin, file, "get", f"/hls/{STREAM}/360p/{_segment(origin)}", 401,
+                 params={"token": make_token(SECRET, exp=int(time.time()) - 3600)})
+    await _check(origin, file, "get", f"/hls/{STREAM}/999p/index.m3u8", 404, params=token)
+    async with await origin.get(f"/hls/{STREAM}/360p/{_segment(origin)}", params=token,
+                                headers={"Range": "bytes=999999999-"}) as response:
+        assert response.status == 416
+        assert "416" in doc["paths"][file]["get"]["responses"]
+
+
+@pytest.mark.parametrize(("body", "valid"), [
+    ({"stream": STREAM}, True),
+    ({"stream": STREAM, "type": "publish", "ttl": 60}, True),
+    ({"stream": STREAM, "ttl": 60.0}, True),
+    ({"stream": STREAM, "expires_at": "soon"}, False),
+    ({"stream": STREAM, "ttl": 1.5}, False),
+    ({"stream": STREAM, "ttl": 0}, False),
+    ({"stream": STREAM, "ttl": True}, False),
+    ({"stream": STREAM, "ttl": 60, "expires_at": 2_000_000_000}, False),
+    ({"stream": STREAM, "type": "admin"}, False),
+    ({"stream": STREAM, "extra": 1}, False),
+    ({"stream": STREAM, "group": "g1"}, False),
+    ({}, False),
+    ({"stream": "a/b"}, False),
+    ({"stream": "a" * 65}, False),
+    ([{"stream": STREAM}], False),
+])
+async def test_the_token_request_schema_agrees_with_the_server(origin: Origin, body: Any, valid: bool) -> None:
+    doc = openapi_document()
+    schema = validator(doc, "/components/schemas/TokenRequest")
+    assert schema.is_valid(body) is valid
+    async with origin.session.post(origin.url("/api/v1/tokens"), json=body,
+                                   headers={"Authorization": f"Bearer {make_admin_token()}"}) as response:
+        assert response.status == (201 if valid else 400), await response.text()
+
+
+@pytest.mark.parametrize(("body", "valid"), [
+    ({"streams": []}, True),
+    ({"streams": [STREAM, STREAM, "s2"]}, True),
+    ({"streams": STREAM}, False),
+    ({"streams": ["bad id"]}, False),
+    ({"streams": [1]}, False),
+    ({"streams": [], "extra": 1}, False),
+    ({}, False),
+])
+async def test_the_group_request_schema_agrees_with_the_server(origin: Origin, body: Any, valid: bool) -> None:
+    schema = validator(openapi_document(), "/components/schemas/GroupRequest")
+    assert schema.is_valid(body) is valid
+    async with origin.session.put(origin.url("/api/v1/groups/g1"), json=body,
+                                  headers={"Authorization": f"Bearer {make_admin_token()}"}) as response:
+        assert response.status == (200 if valid else 400), await response.text()
+
+
+async def test_the_document_is_served_without_a_token(start_origin: StartOrigin, tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    for env in ({"HLSGATE_JWT_SECRET": SECRET, "HLSGATE_ADMIN_SECRET": ADMIN_SECRET},
+                {"HLSGATE_JWT_SECRET": SECRET}):  # also when the rest of the API is off
+        settings = load_settings({"media_root": str(root), "state_dir": str(tmp_path / "state")}, env)
+        origin = await start_origin(settings)
+        async with await origin.get("/api/v1/openapi.json") as response:
+            assert response.status == 200
+            assert response.content_type == JSON
+            assert "no-store" not in response.headers.get("Cache-Control", "")
+            assert await response.json() == openapi_document()
