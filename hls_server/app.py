@@ -209,10 +209,18 @@ async def _playlist(request: web.Request) -> web.StreamResponse:
     }
     if services.viewer is not None:
         headers["Referrer-Policy"] = "no-referrer"
-    if etag in request.headers.get("If-None-Match", ""):
+    if _etag_matches(etag, request.headers.get("If-None-Match")):
         return web.Response(status=304, headers=headers)
     body = entry.body if token is None else entry.template.render(token, request.host)
     return web.Response(body=body, headers=headers)
+
+
+def _etag_matches(etag: str, header: str | None) -> bool:
+    """RFC 9110 §13.1.2: ``*`` or a list of entity tags, compared weakly (a ``W/`` prefix is ignored)."""
+    if header is None:
+        return False
+    candidates = [c.strip().removeprefix("W/") for c in header.split(",")]
+    return "*" in candidates or etag in candidates
 
 
 def _playlist_cache_control(entry: CachedPlaylist, *, private: bool) -> str:

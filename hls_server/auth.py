@@ -93,8 +93,9 @@ def pick_token(query_tokens: Iterable[str], authorization: str | None) -> str:
     found = {t for t in query_tokens if t}
     if authorization is not None and authorization.strip():
         scheme, _, rest = authorization.strip().partition(" ")
-        if rest and scheme.lower() == "bearer":
-            found.add(rest.strip())
+        if scheme.lower() == "bearer":
+            if rest.strip():  # "Bearer" alone carries no token: missing, unless the query has one
+                found.add(rest.strip())
         elif not rest:
             found.add(scheme)  # the seeds' bare "Authorization: <jwt>"
         else:

@@ -191,6 +191,12 @@ async def test_if_none_match_gives_304(origin: Origin, path: str) -> None:
     assert "private" in again.headers["Cache-Control"]
     other = await fetch(origin, path, token=token, headers={"If-None-Match": '"something-else"'})
     assert other.status == 200
+    listed = await fetch(origin, path, token=token, headers={"If-None-Match": f'"a", W/{etag} , "b"'})
+    assert listed.status == 304
+    star = await fetch(origin, path, token=token, headers={"If-None-Match": "*"})
+    assert star.status == 304
+    prefix = await fetch(origin, path, token=token, headers={"If-None-Match": etag[:-2] + '"'})
+    assert prefix.status == 200  # a truncated tag is another tag, not a substring match
 
 
 async def test_the_playlist_etag_is_per_token(origin: Origin) -> None:

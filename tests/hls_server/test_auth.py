@@ -138,6 +138,7 @@ PICKED: dict[str, tuple[list[str], str | None, str]] = {
     "query twice, same value": ([A, A], None, A),
     "empty query value beside a header": ([""], f"Bearer {A}", A),
     "empty query value beside another": (["", A], None, A),
+    "empty Bearer beside a query token": ([A], "Bearer ", A),
 }
 
 REFUSED: dict[str, tuple[list[str], str | None, type[AuthError]]] = {
@@ -152,6 +153,8 @@ REFUSED: dict[str, tuple[list[str], str | None, type[AuthError]]] = {
     "Basic scheme": ([], "Basic dXNlcjpwYXNz", TokenInvalid),
     "Basic scheme beside a query token": ([A], "Basic dXNlcjpwYXNz", TokenInvalid),
     "Digest scheme": ([], f'Digest response="{A}"', TokenInvalid),
+    "Bearer with nothing after it": ([], "Bearer", TokenMissing),
+    "Bearer and spaces": ([], "bearer   ", TokenMissing),
 }
 
 
