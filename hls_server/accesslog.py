@@ -13,6 +13,7 @@ import re
 from urllib.parse import quote
 
 from aiohttp.abc import AbstractAccessLogger
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web import BaseRequest, StreamResponse
 
 REDACTED = "[redacted]"
@@ -69,4 +70,17 @@ class RedactTokens(logging.Filter):
             record.msg, record.args = cleaned, None
         if record.exc_info and not record.exc_text:  # the Formatter uses exc_text as it is when set
             record.exc_text = redact(self._formatter.formatException(record.exc_info))
+        return True
+
+
+class OneLineClientErrors(logging.Filter):
+    """Attach to ``aiohttp.server``: a request aiohttp cannot parse is answered 400 (and access-logged), but aiohttp
+    also logs it at ERROR with a traceback, so any client could fill the log. One warning line is enough."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError) and 400 <= error.code < 500:
+            record.msg = f"{record.getMessage()}: {error.code} {type(error).__name__}"
+            record.args, record.exc_info, record.exc_text = None, None, None
+            record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
         return True

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from .accesslog import AccessLogger, RedactTokens
+from .accesslog import AccessLogger, OneLineClientErrors, RedactTokens
 from .app import create_app
 from .settings import Settings
 
@@ -38,6 +38,8 @@ def configure_logging(settings: Settings, verbose: bool) -> None:
         access.addHandler(out)
         access.setLevel(logging.INFO)
     logging.getLogger("hls_server").setLevel(logging.DEBUG if verbose else logging.INFO)
+    if not verbose:
+        logging.getLogger("aiohttp.server").addFilter(OneLineClientErrors())
 
 
 async def serve(settings: Settings, announce: Callable[[str], None]) -> None:
