@@ -241,6 +241,16 @@ async def _segment(request: web.Request) -> web.StreamResponse:
     }
     if private:
         headers["Referrer-Policy"] = "no-referrer"
-    # FileResponse does Range (206/416), ETag/If-None-Match, Last-Modified, HEAD and sendfile. A file removed
-    # after locate() gives its plain 404.
-    return web.FileResponse(version.path, headers=headers)
+    # FileResponse does Range (206/416), ETag/If-None-Match, Last-Modified, HEAD and sendfile.
+    return _SegmentFile(version.path, headers=headers)
+
+
+class _SegmentFile(web.FileResponse):
+    """A segment answer whose error statuses (a file removed after locate(), an unsatisfiable range) drop the
+    long-lived caching and the media type meant for the bytes: a 404 must not be cached for a year."""
+
+    def set_status(self, status: int, reason: str | None = None) -> None:
+        super().set_status(status, reason)
+        if status >= 400:
+            self.headers["Cache-Control"] = "no-store"
+            self.headers.pop("Content-Type", None)

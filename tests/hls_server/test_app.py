@@ -177,6 +177,7 @@ async def test_a_range_past_the_end_gives_416(origin: Origin, media_root: Path) 
     got = await fetch(origin, SEGMENT, token=make_token(), headers={"Range": f"bytes={size}-"})
     assert got.status == 416
     assert got.headers["Content-Range"] == f"bytes */{size}"
+    assert got.headers["Cache-Control"] == "no-store"
 
 
 @pytest.mark.parametrize("path", [SEGMENT, MEDIA_PLAYLIST, MASTER])

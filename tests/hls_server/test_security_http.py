@@ -546,7 +546,8 @@ async def test_segment_removed_between_locate_and_send_is_404(origin: Origin, mo
     monkeypatch.setattr(media, "locate_async", locate_then_delete)
     reply = await send(origin, "/hls/s1/360p/seg_00002.ts", make_token(), "query")
     assert reply.status == 404, reply.text
-    assert "public" not in reply.headers.get("Cache-Control", "")
+    assert reply.headers.get("Cache-Control") == "no-store"  # never the segment's year-long immutable caching
+    assert reply.headers.get("Content-Type") != "video/mp2t"
 
 
 async def test_playlist_removed_is_404(start_origin: StartOrigin, media_root: Path) -> None:
