@@ -9,6 +9,9 @@ Contenders, each a single process (nginx: one master, one worker) serving the sa
                           playlist: nginx doing hlsgate's job (token propagation). Its link covers the stream's
                           folder, not the URI, or a propagated link could not open the segments;
 * ``hlsgate-auth``        ``hlsgate serve`` with a play JWT in ``?token=``;
+* ``hlsgate-auth-header`` the same server with the JWT in ``Authorization: Bearer``: the token is checked on
+                          every request but not written into playlists, which isolates the cost of auth from
+                          the cost of propagation (the larger, rewritten playlist);
 * ``hlsgate-noauth``      ``hlsgate serve --no-auth``, the same files with no check.
 
 Two workloads, each fetched over and over by wrk (``-t1``, same connections and duration for everyone):
@@ -90,6 +93,7 @@ NGINX_SECURE_LINK = "nginx-secure_link"
 NGINX_SUB_FILTER = "nginx-secure_link+sub_filter"
 HLSGATE_AUTH = "hlsgate-auth"
 HLSGATE_NOAUTH = "hlsgate-noauth"
+HLSGATE_HEADER = "hlsgate-auth-header"
 
 TARGET_AUTH_COST = 0.95
 TARGET_SEGMENTS_VS_SECURE_LINK = 0.60
@@ -257,6 +261,8 @@ class Contender:
     """The server process (nginx's master), whose process tree is charged for CPU."""
     queries: Mapping[str, str]
     """URL path -> the query string that makes the request valid for this contender ('' for none)."""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """Request headers every request of this contender carries (the Authorization form of the token)."""
 
     def target(self, path: str) -> str:
         query = self.queries.get(path, "")
@@ -532,10 +538,10 @@ def start_hlsgate(name: str, hlsgate: Sequence[str], pin: Sequence[str], media: 
 
 # --- checking every contender before timing it --------------------------------------------------
 
-def fetch(port: int, target: str) -> tuple[int, bytes]:
+def fetch(port: int, target: str, headers: Mapping[str, str] | None = None) -> tuple[int, bytes]:
     conn = http.client.HTTPConnection(HOST, port, timeout=HTTP_TIMEOUT_SECONDS)
     try:
-        conn.request("GET", target)
+        conn.request("GET", target, headers=dict(headers or {}))
         response = conn.getresponse()
         return response.status, response.read()
     finally:
@@ -543,7 +549,7 @@ def fetch(port: int, target: str) -> tuple[int, bytes]:
 
 
 def expect(contender: Contender, target: str, statuses: Sequence[int], what: str) -> bytes:
-    status, body = fetch(contender.port, target)
+    status, body = fetch(contender.port, target, contender.headers)
     if status not in statuses:
         raise BenchError(f"{contender.key}: {what} gave {status}, expected {' or '.join(map(str, statuses))} "
                          f"(GET {redact(target)})")
@@ -610,7 +616,9 @@ def verify(contenders: Mapping[str, Contender], media: Media, token: str, link_s
 def run_wrk(settings: Settings, pin: Sequence[str], script: Path, contender: Contender, path: str,
             seconds: int) -> Sample:
     argv = [*pin, settings.wrk, f"-t{WRK_THREADS}", f"-c{settings.connections}", f"-d{seconds}s",
-            "--timeout", f"{WRK_TIMEOUT_SECONDS}s", "-s", str(script), contender.url(path)]
+            "--timeout", f"{WRK_TIMEOUT_SECONDS}s", "-s", str(script),
+            *[arg for name, value in contender.headers.items() for arg in ("-H", f"{name}: {value}")],
+            contender.url(path)]
     server_before = tree_cpu_seconds(contender.pid)
     client_before = children_cpu_seconds()
     busy_before = machine_busy_seconds()
@@ -725,6 +733,8 @@ def ratios(results: Results) -> list[Ratio]:
     return [
         ratio(SEGMENT, HLSGATE_AUTH, HLSGATE_NOAUTH, TARGET_AUTH_COST, "auth cost "),
         ratio(PLAYLIST, HLSGATE_AUTH, HLSGATE_NOAUTH, TARGET_AUTH_COST, "auth cost "),
+        ratio(SEGMENT, HLSGATE_HEADER, HLSGATE_NOAUTH, TARGET_AUTH_COST, "auth cost, header token: "),
+        ratio(PLAYLIST, HLSGATE_HEADER, HLSGATE_NOAUTH, TARGET_AUTH_COST, "auth cost, header token (no propagation): "),
         ratio(SEGMENT, HLSGATE_AUTH, NGINX_SECURE_LINK, TARGET_SEGMENTS_VS_SECURE_LINK),
         ratio(PLAYLIST, HLSGATE_AUTH, NGINX_SECURE_LINK, TARGET_PLAYLISTS_VS_SECURE_LINK),
         ratio(PLAYLIST, HLSGATE_AUTH, NGINX_SUB_FILTER, None, "same work: "),
@@ -897,6 +907,8 @@ def run(settings: Settings) -> int:
             NGINX_SECURE_LINK: Contender(NGINX_SECURE_LINK, secure_port, nginx.proc.pid, link),
             NGINX_SUB_FILTER: Contender(NGINX_SUB_FILTER, sub_filter_port, nginx.proc.pid, folder_link),
             HLSGATE_AUTH: Contender(HLSGATE_AUTH, auth_port, auth.proc.pid, with_token),
+            HLSGATE_HEADER: Contender(HLSGATE_HEADER, auth_port, auth.proc.pid, {},
+                                      {"Authorization": f"Bearer {token}"}),
             HLSGATE_NOAUTH: Contender(HLSGATE_NOAUTH, noauth_port, noauth.proc.pid, {}),
         }
         verify(contenders, media, token, link_secret)
