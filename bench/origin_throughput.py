@@ -56,7 +56,6 @@ import resource
 import secrets
 import shlex
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -67,6 +66,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from processes import stop  # bench/processes.py: run as a script, bench/ is on sys.path
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
@@ -117,7 +118,6 @@ TOKEN_TTL_SECONDS = 3600
 READY_TIMEOUT_SECONDS = 30.0
 HTTP_TIMEOUT_SECONDS = 10.0
 CLI_TIMEOUT_SECONDS = 60.0
-STOP_GRACE_SECONDS = 5.0
 LOG_TAIL_CHARS = 2000
 SATURATED_CPU = 0.9
 """Below this share of its core, a server was not the bottleneck of its run (wrk or the machine was)."""
@@ -396,20 +396,6 @@ def start(name: str, argv: Sequence[str], log: Path, env: Mapping[str, str] | No
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env,
                                 cwd=log.parent, start_new_session=True)
     return Server(name, proc, log)
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM to the process's session, a grace period, then SIGKILL. No-op once it has exited."""
-    if proc.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=STOP_GRACE_SECONDS)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
 
 
 def log_tail(path: Path) -> str:

@@ -36,7 +36,6 @@ import re
 import resource
 import shlex
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -46,6 +45,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
+
+from processes import stop  # bench/processes.py: run as a script, bench/ is on sys.path
 
 import hls_server
 import transcode
@@ -67,7 +68,6 @@ STREAM_NAME = "stream"
 
 TARGET_VS_HAND_WRITTEN = 1.03
 TARGET_VS_NAIVE_SEQUENTIAL = 0.85
-STOP_GRACE_SECONDS = 5.0
 STDERR_TAIL_CHARS = 2000
 PROBE_TIMEOUT_SECONDS = 60
 
@@ -315,20 +315,6 @@ def run_processes(argvs: Sequence[Sequence[str]], timeout: float) -> list[str]:
             if text:
                 messages.append(text[-STDERR_TAIL_CHARS:])
         return messages
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM to the process's session, a grace period, then SIGKILL. No-op once it has exited."""
-    if proc.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=STOP_GRACE_SECONDS)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
 
 
 # --- checking that every contender did the same work --------------------------------------------

@@ -15,7 +15,7 @@ import m3u8
 from aiohttp import web
 
 from .app import SERVICES, Services
-from .auth import admin_claims, mint, pick_token, viewer_claims
+from .auth import mint, pick_token, viewer_claims
 from .errors import BadRequest, Forbidden, NotFound, Unavailable
 from .grants import NAME_RE, Action, Role, allows, is_name
 from .groups import validate_members
@@ -111,13 +111,6 @@ def _mint_viewer(services: Services, role: Role, *, stream: str | None, group: s
     claims = viewer_claims(role, stream=stream, group=group, expires_at=expires_at, now=now,
                            settings=services.settings.viewer)
     return mint(secret, claims)
-
-
-def mint_admin_token(services: Services, ttl: int) -> str:
-    secret = services.settings.admin.signing_secret
-    if secret is None:
-        raise Unavailable("no admin secret is configured (HLSGATE_ADMIN_SECRET)")
-    return mint(secret, admin_claims(ttl=ttl, now=time.time(), settings=services.settings.admin))
 
 
 def _role(value: object) -> Role:
