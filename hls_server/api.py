@@ -7,15 +7,14 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import os
 import time
 from typing import Any
 
-import m3u8
 from aiohttp import web
 
 from .app import SERVICES, Services
 from .auth import mint, pick_token, viewer_claims
+from .catalog import scan_streams
 from .errors import BadRequest, Forbidden, NotFound, Unavailable
 from .grants import NAME_RE, Action, Role, allows, is_name
 from .groups import validate_members
@@ -71,11 +70,11 @@ async def _post_token(request: web.Request) -> web.Response:
     if "ttl" in body and "expires_at" in body:
         raise BadRequest('give "ttl" or "expires_at", not both')
     if "expires_at" in body:
-        expires_at = _expiry(body["expires_at"], now, services, "expires_at")
+        expires_at = checked_expiry(body["expires_at"], now, services, "expires_at")
     else:
-        ttl = _integer(body.get("ttl", services.settings.default_token_ttl), "ttl")
-        expires_at = _expiry(int(now) + ttl, now, services, "ttl")
-    token = _mint_viewer(services, role, stream=stream, group=group, expires_at=expires_at, now=now)
+        ttl = whole_seconds(body.get("ttl", services.settings.default_token_ttl), "ttl")
+        expires_at = checked_expiry(int(now) + ttl, now, services, "ttl")
+    token = mint_viewer(services, role, stream=stream, group=group, expires_at=expires_at, now=now)
     scope = {"stream": stream} if stream is not None else {"group": group}
     return web.json_response({"token": token, "type": role.value, **scope, "expires_at": expires_at},
                              status=201, headers=NO_STORE)
@@ -95,14 +94,14 @@ async def _ant_media_token(request: web.Request) -> web.Response:
     except ValueError:
         raise BadRequest("expireDate must be a unix timestamp in seconds") from None
     now = time.time()
-    expires_at = _expiry(expiry_value, now, services, "expireDate")
+    expires_at = checked_expiry(expiry_value, now, services, "expireDate")
     role = _role(request.query.get("type", ""))
-    token = _mint_viewer(services, role, stream=stream, group=None, expires_at=expires_at, now=now)
+    token = mint_viewer(services, role, stream=stream, group=None, expires_at=expires_at, now=now)
     return web.json_response({"tokenId": token, "streamId": stream, "expireDate": expires_at, "type": role.value},
                              headers=NO_STORE)
 
 
-def _mint_viewer(services: Services, role: Role, *, stream: str | None, group: str | None, expires_at: int,
+def mint_viewer(services: Services, role: Role, *, stream: str | None, group: str | None, expires_at: int,
                  now: float) -> str:
     secret = services.settings.viewer.signing_secret
     if secret is None:
@@ -121,15 +120,15 @@ def _role(value: object) -> Role:
     raise BadRequest('type must be "play" or "publish"')
 
 
-def _integer(value: object, name: str) -> int:
+def whole_seconds(value: object, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
             or int(value) != value:
         raise BadRequest(f"{name} must be a whole number of seconds")
     return int(value)
 
 
-def _expiry(value: object, now: float, services: Services, name: str) -> int:
-    expires_at = _integer(value, name)
+def checked_expiry(value: object, now: float, services: Services, name: str) -> int:
+    expires_at = whole_seconds(value, name)
     lifetime = expires_at - now
     max_ttl = services.settings.max_token_ttl
     if lifetime <= 0:  # not "< 1": ttl=1 from a fractional now leaves less than a second, still a valid token
@@ -180,43 +179,24 @@ async def _delete_group(request: web.Request) -> web.Response:
 
 async def _list_streams(request: web.Request) -> web.Response:
     services = await _admin(request)
-    streams = await asyncio.get_running_loop().run_in_executor(None, _scan_streams, services)
+    found = await asyncio.get_running_loop().run_in_executor(None, scan_streams, services.media)
     groups = services.groups.snapshot
-    for stream in streams:
-        stream["groups"] = sorted(g for g, members in groups.items() if stream["id"] in members)
+    streams = [{
+        "id": info.id,
+        "master": f"/hls/{info.id}/{MASTER_PLAYLIST}",
+        "renditions": [{
+            "name": r.name,
+            "playlist": f"/hls/{info.id}/{r.uri}",
+            "bandwidth": r.bandwidth,
+            "average_bandwidth": r.average_bandwidth,
+            "resolution": f"{r.width}x{r.height}" if r.width and r.height else None,
+            "frame_rate": r.frame_rate,
+            "codecs": r.codecs,
+        } for r in info.renditions],
+        "updated_at": info.updated_at,
+        "groups": sorted(g for g, members in groups.items() if info.id in members),
+    } for info in found]
     return web.json_response({"streams": streams}, headers=NO_STORE)
-
-
-def _scan_streams(services: Services) -> list[dict[str, Any]]:
-    """Published streams in the media root (a directory with a master playlist), with their renditions."""
-    media = services.media
-    found: list[dict[str, Any]] = []
-    try:
-        names = sorted(entry.name for entry in os.scandir(media.root) if entry.is_dir() and is_name(entry.name))
-    except OSError:
-        return found
-    for name in names:
-        try:
-            version = media.locate(name, None, MASTER_PLAYLIST)
-            master = m3u8.loads(version.path.read_text(encoding="utf-8"))
-        except (NotFound, OSError, UnicodeDecodeError, ValueError):
-            continue
-        renditions = []
-        for variant in master.playlists:
-            info = variant.stream_info
-            uri = str(variant.uri)
-            renditions.append({
-                "name": uri.split("/", 1)[0] if "/" in uri else uri.removesuffix(".m3u8"),
-                "playlist": f"/hls/{name}/{uri}",
-                "bandwidth": info.bandwidth,
-                "average_bandwidth": info.average_bandwidth,
-                "resolution": "x".join(map(str, info.resolution)) if info.resolution else None,
-                "frame_rate": info.frame_rate,
-                "codecs": info.codecs,
-            })
-        found.append({"id": name, "master": f"/hls/{name}/{MASTER_PLAYLIST}", "renditions": renditions,
-                      "updated_at": version.mtime_ns // 1_000_000_000})
-    return found
 
 
 # -- helpers -------------------------------------------------------------------------------------------------

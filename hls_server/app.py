@@ -39,6 +39,8 @@ PLAYLIST_VOD_MAX_AGE = 60
 PLAYLIST_LIVE_MAX_AGE = 1
 CORS_MAX_AGE = 600
 REALM = "hlsgate"
+# What a player on another origin fetches: media, its config, the player's scripts. Never the admin API.
+CORS_PREFIXES = ("/hls/", "/api/v1/player-config", "/player/")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,11 +78,12 @@ def create_app(settings: Settings) -> web.Application:
         # Preflight on the media routes only: a catch-all OPTIONS route would turn every unknown /hls/ path
         # into a 405 "Allow: OPTIONS" instead of a 404.
         app.router.add_get(path, handler)
-        app.router.add_route("OPTIONS", path, _preflight)
+        app.router.add_route("OPTIONS", path, preflight)
 
-    from . import api  # the REST API registers its own routes; imported here to keep the layers one-way
+    from . import api, player  # they register their own routes; imported here to keep the layers one-way
 
     api.add_routes(app)
+    player.add_routes(app)
     return app
 
 
@@ -123,7 +126,7 @@ async def _edge(request: web.Request, handler: Handler) -> web.StreamResponse:
             raise
         response = _http_error(exc)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    if request.path.startswith("/hls/"):
+    if request.path.startswith(CORS_PREFIXES):
         _cors(request, response)
     return response
 
@@ -165,7 +168,7 @@ def _cors(request: web.Request, response: web.StreamResponse) -> None:
     response.headers["Access-Control-Expose-Headers"] = "Content-Length, Content-Range, ETag"
 
 
-async def _preflight(request: web.Request) -> web.Response:
+async def preflight(request: web.Request) -> web.Response:
     response = web.Response(status=204, headers={
         "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
         "Access-Control-Allow-Headers": "Authorization, Range, If-None-Match, If-Modified-Since",

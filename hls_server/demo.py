@@ -15,18 +15,23 @@ from transcode import cli as transcode_cli
 from .auth import admin_claims, mint, viewer_claims
 from .errors import ConfigError
 from .grants import Role
+from .groups import GroupStore
+from .player import HLS_JS_DIST
 from .settings import Settings, load_settings
 
 DEMO_PORT = 8080
 DEMO_TOKEN_TTL = 24 * 3600
+DEMO_GROUP = "demo-group"
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     d = subparsers.add_parser(
         "demo", help="generate a test clip, transcode it, serve it and print a tokenised URL",
         description=f"Generate a clip with ffmpeg's lavfi (or use --source), transcode it into "
-                    f"{transcode_cli.DEMO_DIR}/{transcode_cli.DEMO_STREAM}, then serve it on loopback with a "
-                    "freshly generated secret and print a URL any HLS player can open. Ctrl-C stops it.")
+                    f"{transcode_cli.DEMO_DIR}/{transcode_cli.DEMO_STREAM}, put it in the group {DEMO_GROUP!r}, "
+                    "then serve it on loopback with a freshly generated secret and print the web player's URL "
+                    "(with a group token) and a URL any HLS player can open (with a stream token). "
+                    "Ctrl-C stops it.")
     transcode_cli.add_demo_arguments(d)
     d.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
     d.add_argument("--port", type=int, default=DEMO_PORT, help=f"port (default {DEMO_PORT}; 0 picks a free one)")
@@ -54,8 +59,14 @@ def run_demo(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     def announce(base: str) -> None:
         _print_urls(settings, base, stream, viewer_secret)
 
+    async def group_then_serve() -> None:
+        groups = GroupStore(settings.state_dir)
+        groups.load()
+        await groups.put(DEMO_GROUP, {stream})
+        await serve(settings, announce)
+
     try:
-        asyncio.run(serve(settings, announce))
+        asyncio.run(group_then_serve())
     except OSError as err:
         print(f"hlsgate demo: error: cannot listen on {args.host}:{args.port}: {err.strerror or err} "
               "(try --port 0)", file=sys.stderr)
@@ -68,13 +79,23 @@ def _print_urls(settings: Settings, base: str, stream: str, viewer_secret: str) 
     viewer_key, admin_key = settings.viewer.signing_secret, settings.admin.signing_secret
     if viewer_key is None or admin_key is None:
         raise ConfigError("the demo settings lost their secrets")
-    token = mint(viewer_key, viewer_claims(
-        Role.PLAY, stream=stream, expires_at=int(now) + DEMO_TOKEN_TTL, now=now, settings=settings.viewer))
+    expires_at = int(now) + DEMO_TOKEN_TTL
+    token = mint(viewer_key, viewer_claims(Role.PLAY, stream=stream, expires_at=expires_at, now=now,
+                                           settings=settings.viewer))
+    group_token = mint(viewer_key, viewer_claims(Role.PLAY, group=DEMO_GROUP, expires_at=expires_at, now=now,
+                                                 settings=settings.viewer))
     admin = mint(admin_key,
                  admin_claims(ttl=int(settings.admin.max_lifetime or 300), now=now, settings=settings.admin))
     url = f"{base}/hls/{stream}/master.m3u8?token={token}"
     out = sys.stdout
     print(f"\nserving {Path(settings.media_root).absolute()} on {base}  (Ctrl-C stops)\n", file=out)
+    player = settings.player.dir
+    if player is not None and (player / HLS_JS_DIST / "hls.min.js").is_file():
+        print(f"Player (group token for {DEMO_GROUP!r}, valid 24 h; open it in a browser):\n"
+              f"  {base}/player/?group={DEMO_GROUP}&token={group_token}\n", file=out)
+    else:
+        print(f"The web player is not installed: run `npm ci --prefix {player or 'player'}` (make demo does).\n",
+              file=out)
     print(f"VoD URL (play token for {stream!r}, valid 24 h; open it in any HLS player):\n  {url}\n", file=out)
     print(f"  ffplay '{url}'\n", file=out)
     print("Without the token the origin answers 401:", file=out)

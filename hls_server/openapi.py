@@ -113,6 +113,66 @@ def _components() -> Json:
                                       "description": "What went wrong and what to do, for a person to read."},
             },
         },
+        "PlayerConfig": {
+            "type": "object",
+            "description": "An H5Live-style player config (nanoStream's `source.group.security.jwtoken` and "
+                           "`source.entries[].h5live`), plus each stream's master playlist and the token's expiry. "
+                           "URLs carry no token: a player adds `?token=` to the playlist it loads.",
+            "required": ["source", "playback", "style", "security"],
+            "properties": {
+                "source": {
+                    "type": "object",
+                    "required": ["entries", "streams", "startIndex"],
+                    "properties": {
+                        "group": {"$ref": "#/components/schemas/ScopeSecurity"},
+                        "stream": {"$ref": "#/components/schemas/ScopeSecurity"},
+                        "entries": {"type": "array", "items": {"$ref": "#/components/schemas/PlayerEntry"},
+                                    "description": "One per rendition of every stream, in master playlist order."},
+                        "streams": {"type": "array", "items": {
+                            "type": "object", "required": ["id", "master", "entries"],
+                            "properties": {"id": stream_id, "master": {"type": "string", "format": "uri"},
+                                           "entries": {"type": "array", "items": {"type": "integer"}}}}},
+                        "startIndex": {"type": "integer", "minimum": 0},
+                    },
+                },
+                "playback": {"type": "object"},
+                "style": {"type": "object"},
+                "security": {
+                    "type": "object",
+                    "required": ["expiresAt", "serverTime", "renewBefore", "renewUrl"],
+                    "properties": {
+                        "expiresAt": {"type": ["integer", "null"], "description": "The token's `exp` (unix s)."},
+                        "serverTime": {"type": "integer", "description": "The server's clock (unix s)."},
+                        "renewBefore": {"type": "integer", "description": "Seconds before expiry to renew."},
+                        "renewUrl": {"type": ["string", "null"],
+                                     "description": "Where a player gets a fresh token (`player.renew_url`)."},
+                    },
+                },
+            },
+        },
+        "ScopeSecurity": {
+            "type": "object",
+            "required": ["id", "security"],
+            "properties": {"id": stream_id,
+                           "security": {"type": "object", "properties": {"jwtoken": {"type": "string"}}}},
+        },
+        "PlayerEntry": {
+            "type": "object",
+            "required": ["index", "label", "stream", "info", "h5live"],
+            "properties": {
+                "index": {"type": "integer", "minimum": 0},
+                "label": {"type": "string", "examples": ["720p"]},
+                "stream": stream_id,
+                "info": {"type": "object", "properties": {
+                    "bitrate": {"type": ["integer", "null"], "description": "kbps"},
+                    "width": {"type": ["integer", "null"]}, "height": {"type": ["integer", "null"]},
+                    "framerate": {"type": ["number", "null"]}, "codecs": {"type": ["string", "null"]}}},
+                "h5live": {"type": "object", "required": ["server", "security"], "properties": {
+                    "server": {"type": "object", "required": ["hls"],
+                               "properties": {"hls": {"type": "string", "format": "uri"}}},
+                    "security": {"type": "object", "properties": {"jwtoken": {"type": "string"}}}}},
+            },
+        },
         "TokenRequest": {
             "type": "object",
             "description": "Which stream or group the token opens, what it may do, and how long it lives. Give "
@@ -291,6 +351,8 @@ def _components() -> Json:
 
 def _api_paths() -> Json:
     no_store = {"Cache-Control": _ref("headers", "NoStore")}
+    stream_id = _ref("schemas", "StreamId")
+    group_id = _ref("schemas", "GroupId")
     return {
         "/api/v1/openapi.json": {
             "get": {
@@ -383,6 +445,33 @@ def _api_paths() -> Json:
                 "responses": {"204": {"description": "Deleted."}, **_admin_errors(404)},
             },
         },
+        "/api/v1/player-config": {
+            "get": {
+                "operationId": "getPlayerConfig",
+                "tags": ["player"],
+                "summary": "A player config for a group or a stream",
+                "description": "For a viewer presenting a play token for that group or stream (`?token=` or "
+                               "`Authorization`), the config carries that token. For an admin (`Authorization` "
+                               "only) the server mints a fresh play token living `ttl` seconds. Anyone else gets "
+                               "401 or 403: the endpoint never hands a token to an anonymous caller. Publish "
+                               "tokens are refused (403): a config is meant for viewers' browsers.",
+                "security": [*VIEWER_SECURITY, *ADMIN_SECURITY],
+                "parameters": [
+                    {"name": "group", "in": "query", "description": "A group id (or give `stream`).",
+                     "schema": group_id},
+                    {"name": "stream", "in": "query", "description": "A stream id (or give `group`).",
+                     "schema": stream_id},
+                    {"name": "ttl", "in": "query",
+                     "description": "Admin callers only: the minted token's lifetime in seconds "
+                                    f"(default `tokens.default_ttl`, {DEFAULT_TOKEN_TTL}).",
+                     "schema": {"type": "integer", "minimum": 1}},
+                ],
+                "responses": {
+                    "200": {**_json_body("PlayerConfig", "The config."), "headers": no_store},
+                    **_admin_errors(400, 404),
+                },
+            },
+        },
         "/api/v1/streams": {
             "get": {
                 "operationId": "listStreams",
@@ -398,6 +487,8 @@ def _api_paths() -> Json:
 
 
 def _media_paths() -> Json:
+    from .player import ASSET_PATTERN, VENDOR_PATTERN  # here: player imports the API, which imports this module
+
     media_headers = {"Cache-Control": _ref("headers", "MediaCacheControl"), "ETag": _ref("headers", "ETag")}
     not_modified = {"description": "Not modified (If-None-Match matched the ETag).", "headers": media_headers}
     viewer_errors = {"401": _ref("responses", "Unauthorized"), "403": _ref("responses", "Forbidden"),
@@ -460,6 +551,42 @@ def _media_paths() -> Json:
                 },
             },
         },
+        "/player/": {
+            "get": {
+                "operationId": "playerPage",
+                "tags": ["player"],
+                "summary": "The web player",
+                "description": "Plays `?group=ID&token=T` or `?stream=ID&token=T`: fetches the player config with "
+                               "the token and plays the stream with hls.js (or native HLS). Served only when the "
+                               "player is installed (`npm ci --prefix player`); 503 otherwise.",
+                "security": NO_SECURITY,
+                "responses": {"200": {"description": "The page.", "content": {"text/html": {}}},
+                              "503": {"description": "hls.js is not installed."}},
+            },
+        },
+        "/player": {
+            "get": {"operationId": "playerRedirect", "tags": ["player"], "summary": "Redirects to /player/",
+                    "security": NO_SECURITY, "responses": {"301": {"description": "To `/player/`, query kept."}}},
+        },
+        "/player/{file}": {
+            "parameters": [{"name": "file", "in": "path", "required": True,
+                            "description": "A file of the player folder (not `node_modules`).",
+                            "schema": {"type": "string", "pattern": f"^{ASSET_PATTERN}$",
+                                       "examples": ["hlsgate-player.js", "player.css"]}}],
+            "get": {"operationId": "playerFile", "tags": ["player"], "summary": "The player's scripts and styles",
+                    "security": NO_SECURITY,
+                    "responses": {"200": {"description": "The file."}, "404": _ref("responses", "NotFound")}},
+        },
+        "/player/vendor/{file}": {
+            "parameters": [{"name": "file", "in": "path", "required": True,
+                            "description": "A file of hls.js's `dist` folder, from the installed npm package.",
+                            "schema": {"type": "string", "pattern": f"^{VENDOR_PATTERN}$",
+                                       "examples": ["hls.min.js", "hls.min.js.map"]}}],
+            "get": {"operationId": "playerVendorFile", "tags": ["player"],
+                    "summary": "hls.js, from the npm package installed beside the player",
+                    "security": NO_SECURITY,
+                    "responses": {"200": {"description": "The file."}, "404": _ref("responses", "NotFound")}},
+        },
         "/healthz": {
             "get": {
                 "operationId": "health",
@@ -489,6 +616,7 @@ def openapi_document() -> dict[str, Any]:
             {"name": "groups", "description": "Groups of streams one token can open (needs an admin token)."},
             {"name": "streams", "description": "What the media root publishes (needs an admin token)."},
             {"name": "media", "description": "HLS playlists and segments (need a viewer token)."},
+            {"name": "player", "description": "The web player and its config (a viewer or admin token)."},
             {"name": "meta", "description": "Health and this document (no token)."},
         ],
         "paths": {**_api_paths(), **_media_paths()},

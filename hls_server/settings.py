@@ -34,6 +34,8 @@ DEFAULT_TOKEN_CACHE_SIZE = 50_000
 DEFAULT_PLAYLIST_REVALIDATE = 1.0  # seconds a playlist's file version is trusted before a new stat
 MIN_HMAC_SECRET_BYTES = 32  # RFC 7518 §3.2: a key at least as long as the hash output
 STATE_DIR_NAME = ".hlsgate"  # inside the media root by default; dotted names are never served
+DEFAULT_PLAYER_DIR = Path(__file__).resolve().parent.parent / "player"  # the checkout's player/ (npm ci there)
+DEFAULT_RENEW_BEFORE = 60  # seconds before expiry a player starts renewing its token
 
 HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
 RSA_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
@@ -77,6 +79,15 @@ class KeySettings:
 
 
 @dataclass(frozen=True, slots=True)
+class PlayerSettings:
+    """The web player at /player/ and what player configs tell it."""
+
+    dir: Path | None = DEFAULT_PLAYER_DIR  # None: no web player is served
+    renew_url: str | None = None  # where a player fetches a fresh token (the operator's backend), if anywhere
+    renew_before: int = DEFAULT_RENEW_BEFORE
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     media_root: Path
     state_dir: Path
@@ -96,6 +107,8 @@ class Settings:
     jwks_min_refetch: float = DEFAULT_JWKS_MIN_REFETCH
     jwks_timeout: float = DEFAULT_JWKS_TIMEOUT
     playlist_revalidate: float = DEFAULT_PLAYLIST_REVALIDATE
+    public_url: str | None = None  # scheme://host[:port][/prefix] for absolute URLs; None: from each request
+    player: PlayerSettings = PlayerSettings()
 
 
 # Environment variables and the setting each one fills (dotted: table.key in the TOML file).
@@ -116,17 +129,22 @@ ENV_SETTINGS: dict[str, str] = {
     "HLSGATE_JWT_ISSUER": "auth.issuer",
     "HLSGATE_ADMIN_SECRET": "admin.secret",
     "HLSGATE_ADMIN_JWKS_URL": "admin.jwks_url",
+    "HLSGATE_PUBLIC_URL": "public_url",
+    "HLSGATE_PLAYER_DIR": "player.dir",
+    "HLSGATE_PLAYER_RENEW_URL": "player.renew_url",
 }
 LIST_SETTINGS = frozenset({"cors_origins", "auth.public_keys", "auth.algorithms", "admin.algorithms"})
 CONFIG_ENV = "HLSGATE_CONFIG"
 
 _TOP_KEYS = frozenset({"media_root", "state_dir", "host", "port", "log_format", "access_log", "cors_origins",
-                       "playlist_revalidate", "auth", "admin", "tokens"})
+                       "playlist_revalidate", "public_url", "auth", "admin", "tokens", "player"})
 _AUTH_KEYS = frozenset({"enabled", "secret", "secrets", "signing_kid", "public_keys", "jwks_url", "algorithms",
                         "audience", "issuer", "leeway", "require_exp", "max_lifetime", "max_token_bytes",
                         "cache_size", "jwks_ttl", "jwks_min_refetch", "jwks_timeout"})
 _ADMIN_KEYS = frozenset({"secret", "jwks_url", "public_keys", "algorithms", "audience", "issuer", "max_lifetime"})
 _TOKENS_KEYS = frozenset({"default_ttl", "max_ttl"})
+_PLAYER_KEYS = frozenset({"dir", "renew_url", "renew_before"})
+_TABLES = {"auth": _AUTH_KEYS, "admin": _ADMIN_KEYS, "tokens": _TOKENS_KEYS, "player": _PLAYER_KEYS}
 
 
 def load_settings(flags: Mapping[str, Any], env: Mapping[str, str], config: Path | None = None, *,
@@ -157,7 +175,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path} is not valid TOML: {err}") from err
     _check_keys(data, _TOP_KEYS, "")
-    for table, keys in (("auth", _AUTH_KEYS), ("admin", _ADMIN_KEYS), ("tokens", _TOKENS_KEYS)):
+    for table, keys in _TABLES.items():
         section = data.get(table, {})
         if not isinstance(section, dict):
             raise ConfigError(f"[{table}] in {path} must be a table")
@@ -173,7 +191,7 @@ def _check_keys(data: Mapping[str, Any], known: frozenset[str], prefix: str) -> 
 
 def _flatten(data: Mapping[str, Any], prefix: str, out: dict[str, Any]) -> None:
     for key, value in data.items():
-        if isinstance(value, dict) and key in ("auth", "admin", "tokens"):
+        if isinstance(value, dict) and key in _TABLES:
             _flatten(value, f"{key}.", out)
         else:
             out[prefix + key] = value
@@ -227,7 +245,37 @@ def _build(raw: Mapping[str, Any], serving: bool) -> Settings:
         jwks_timeout=get.number("auth.jwks_timeout", DEFAULT_JWKS_TIMEOUT, low=0.1, high=60)
         or DEFAULT_JWKS_TIMEOUT,
         playlist_revalidate=get.number("playlist_revalidate", DEFAULT_PLAYLIST_REVALIDATE, low=0, high=60) or 0.0,
+        public_url=_public_url(get.text("public_url")),
+        player=_player_settings(get),
     )
+
+
+def _public_url(url: str | None) -> str | None:
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment \
+            or "@" in parts.netloc:
+        raise ConfigError(f"public_url must look like https://video.example.com (optionally with a path): got {url!r}")
+    return url.rstrip("/")
+
+
+def _player_settings(get: _Reader) -> PlayerSettings:
+    folder = get.path("player.dir")
+    if folder is None:
+        folder = DEFAULT_PLAYER_DIR if (DEFAULT_PLAYER_DIR / "index.html").is_file() else None
+    elif not (folder / "index.html").is_file():
+        raise ConfigError(f"player.dir {folder} holds no index.html (point it at hlsgate's player/ folder)")
+    renew_url = get.text("player.renew_url")
+    if renew_url is not None and not renew_url.startswith("/"):
+        parts = urlsplit(renew_url)
+        if not parts.hostname or not (parts.scheme == "https"
+                                      or (parts.scheme == "http" and _is_loopback(parts.hostname))):
+            raise ConfigError("player.renew_url must be an https:// URL (plain http only on loopback) or a path "
+                              f"on this origin like /my/token: got {renew_url!r}")
+    renew_before = get.number("player.renew_before", DEFAULT_RENEW_BEFORE, low=1, high=3600)
+    return PlayerSettings(dir=folder, renew_url=renew_url,
+                          renew_before=int(renew_before if renew_before is not None else DEFAULT_RENEW_BEFORE))
 
 
 def _key_settings(get: _Reader, table: str, *, require_iat: bool, max_lifetime: float | None) -> KeySettings:

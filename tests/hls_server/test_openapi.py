@@ -23,6 +23,7 @@ from hls_server.app import create_app
 from hls_server.grants import NAME_RE
 from hls_server.media import PLAYLIST_PATTERN, SEGMENT_PATTERN
 from hls_server.openapi import openapi_document
+from hls_server.player import ASSET_PATTERN, VENDOR_PATTERN
 from hls_server.settings import load_settings
 
 from .conftest import ADMIN_SECRET, SECRET, STREAM, Origin, StartOrigin, make_admin_token, make_token, settings_for
@@ -143,13 +144,15 @@ def test_security_requirements_name_defined_schemes() -> None:
                     {"viewerQuery", "viewerBearer"} if path.startswith("/hls/") else set())
         if path == "/api/v1/openapi.json":
             expected = set()
+        if path == "/api/v1/player-config":  # a viewer's play token, or an admin minting one
+            expected = {"adminBearer", "adminAuthorization", "viewerQuery", "viewerBearer"}
         assert {name for requirement in operation["security"] for name in requirement} == expected, path
 
 
 def test_every_operation_is_described_and_uniquely_named() -> None:
     doc = openapi_document()
     ids = [operation["operationId"] for _, _, operation in operations(doc)]
-    assert len(ids) == len(set(ids)) == 11
+    assert len(ids) == len(set(ids)) == 16
     for path, method, operation in operations(doc):
         assert operation["summary"] and operation["tags"], (path, method)
         if path.startswith(("/api/", "/rest/")) and path != "/api/v1/openapi.json":
@@ -170,6 +173,8 @@ def test_parameters_use_the_router_patterns() -> None:
         "/hls/{stream}/{playlist}": {"stream": name, "playlist": f"^{PLAYLIST_PATTERN}$"},
         "/hls/{stream}/{rendition}/{file}": {"stream": name, "rendition": name,
                                              "file": f"^(?:{PLAYLIST_PATTERN}|{SEGMENT_PATTERN})$"},
+        "/player/{file}": {"file": f"^{ASSET_PATTERN}$"},
+        "/player/vendor/{file}": {"file": f"^{VENDOR_PATTERN}$"},
     }
     for path, method, _ in operations(doc):
         patterns = {param: schema["pattern"] for param, schema in path_parameters(doc, path, method).items()}
@@ -196,7 +201,8 @@ def test_every_route_is_documented_and_every_documented_path_is_routed(app: web.
 
 PROBES = ["s1", "a-b_C9", "a" * 64, "a" * 65, "a.b", "..", "-", "_", "master.m3u8", "index.m3u8", "x" * 64 + ".m3u8",
           "x" * 65 + ".m3u8", "seg_00001.ts", "seg_00001.m4s", "init.mp4", "x" * 128 + ".ts", "x" * 129 + ".ts",
-          "seg.mp3", "seg.TS", "a.b.ts", ".ts", "index.m3u8x"]
+          "seg.mp3", "seg.TS", "a.b.ts", ".ts", "index.m3u8x", "hlsgate-player.js", "hls.min.js", "hls.js",
+          "player.CSS", "package.json", "index.html"]
 
 
 async def test_documented_patterns_accept_exactly_what_the_router_routes(app: web.Application) -> None:
