@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The web player's hls.js, from the npm registry at the lockfile's versions (npm ci leaves this file behind).
+PLAYER := player/node_modules/.package-lock.json
 
 .PHONY: demo test lint bench clean system-deps
 
@@ -12,17 +14,23 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+$(PLAYER): player/package.json player/package-lock.json
+	@command -v npm >/dev/null || { echo "the web player needs Node.js and npm (sudo apt-get install npm)" >&2; exit 1; }
+	npm ci --prefix player --no-audit --no-fund --loglevel=error
+	touch $(PLAYER)
+
+demo: $(STAMP) $(PLAYER)
 	$(BIN)/hlsgate demo
 
 # The tests use the system's ffmpeg and ffprobe (the demo can do without: the imageio-ffmpeg wheel ships one),
-# and the origin benchmark's smoke test runs nginx (secure_link) and wrk, all from Debian's packages.
-SYSTEM_PACKAGES := ffmpeg nginx-light wrk
+# the origin benchmark's smoke test runs nginx (secure_link) and wrk, and the player tests drive Chromium
+# through Playwright, all from Debian's packages.
 system-deps:
 	@missing=""; \
 	{ command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null; } || missing="$$missing ffmpeg"; \
 	[ -x /usr/sbin/nginx ] || missing="$$missing nginx-light"; \
 	command -v wrk >/dev/null || missing="$$missing wrk"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium fonts-liberation"; \
 	if [ -n "$$missing" ]; then \
 	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	        DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
@@ -36,7 +44,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: system-deps lint
+test: system-deps lint $(PLAYER)
 	$(BIN)/pytest
 
 bench: $(STAMP)
@@ -45,4 +53,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/origin_throughput.py
 
 clean:
-	rm -rf $(VENV) demo-media test-artifacts bench/out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) player/node_modules demo-media test-artifacts bench/out .pytest_cache .mypy_cache .ruff_cache

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from yarl import URL
 
 from .api import checked_expiry, mint_viewer, whole_seconds
 from .app import SERVICES, Services, preflight
@@ -216,7 +217,7 @@ def player_config(streams: list[StreamInfo], *, base_url: str, token: str | None
 
 
 async def _to_player(request: web.Request) -> web.StreamResponse:
-    raise web.HTTPMovedPermanently(request.rel_url.with_path("/player/"))
+    raise web.HTTPMovedPermanently(URL.build(path="/player/", query_string=request.query_string, encoded=True))
 
 
 class _PlayerFiles:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -14,6 +15,7 @@ from pathlib import Path
 from tests.conftest import HLSGATE
 
 URL_RE = re.compile(r"http://127\.0\.0\.1:\d+/hls/demo/master\.m3u8\?token=[A-Za-z0-9_.-]+")
+PLAYER_RE = re.compile(r"(?P<base>http://127\.0\.0\.1:\d+)/player/\?group=demo-group&token=(?P<token>[A-Za-z0-9_.-]+)")
 STARTUP_SECONDS = 90
 
 
@@ -35,6 +37,17 @@ def test_demo_serves_a_playable_tokenised_url(tmp_path: Path) -> None:
             found = URL_RE.search(line)
             url = found.group(0) if found else None
         assert url is not None, "".join(lines)
+        player = next((m for m in map(PLAYER_RE.search, lines) if m), None)
+        assert player is not None, "".join(lines)  # printed before the VoD URL
+        with urllib.request.urlopen(player.group(0), timeout=10) as response:  # noqa: S310 (loopback)
+            assert b"<html" in response.read().lower()
+        config_url = f"{player['base']}/api/v1/player-config?group=demo-group"
+        config_request = urllib.request.Request(  # noqa: S310 (loopback)
+            config_url, headers={"Authorization": f"Bearer {player['token']}"})
+        with urllib.request.urlopen(config_request, timeout=10) as response:  # noqa: S310
+            config = json.load(response)
+        assert [s["id"] for s in config["source"]["streams"]] == ["demo"]
+        assert [e["label"] for e in config["source"]["entries"]] == ["360p"]
         with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 (loopback URL we just read)
             playlist = response.read().decode()
         variant = next(line for line in playlist.splitlines() if line and not line.startswith("#"))

@@ -24,7 +24,7 @@ from tests.conftest import MakeMedia, run_cli
 from transcode.toolchain import Toolchain
 
 from .conftest import FMP4_STREAM, OTHER_SECRET, OTHER_STREAM, STREAM, make_token
-from .test_server_cli import Served, api, hlsgate, serving
+from .serving import Served, api, hlsgate, serving
 
 FFMPEG_SECONDS = 60
 GROUP = "g"  # holds STREAM and FMP4_STREAM

@@ -1,149 +1,32 @@
 """``hlsgate serve``, ``hlsgate token`` and ``hlsgate admin-token`` as a person meets them: one clear line per
 failure, secrets never printed, a clean stop on SIGINT and SIGTERM, and printed tokens that a running server takes.
-
-:func:`serving` (the real ``hlsgate serve`` in a subprocess) is also used by the end-to-end ffmpeg tests.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import re
 import secrets
 import signal
 import socket
-import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import jwt
 import pytest
 
-from tests.conftest import HLSGATE, CliRun
-
 from .conftest import ADMIN_SECRET, SECRET, STREAM
+from .serving import (
+    api,
+    hlsgate,
+    http,
+    serve_env,
+    serving,
+)
 
-ANNOUNCE = re.compile(r"^hlsgate: serving (?P<root>.+) on (?P<url>http://127\.0\.0\.1:\d+)$", re.MULTILINE)
-START_SECONDS = 30.0  # a cold Python start under a loaded CI machine, not the expected time
-STOP_SECONDS = 5.0
-EXIT_SECONDS = 30.0
-POLL_SECONDS = 0.02
 MAX_TOKEN_TTL = 7 * 24 * 3600  # tokens.max_ttl's default
 ADMIN_TTL = 300  # admin.max_lifetime's default
-
-
-def serve_env(**overrides: str | None) -> dict[str, str]:
-    """The test process's environment without any HLSGATE_* of its own, plus the test secrets (None drops one)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HLSGATE_")}
-    env.update({"HLSGATE_JWT_SECRET": SECRET, "HLSGATE_ADMIN_SECRET": ADMIN_SECRET})
-    for name, value in overrides.items():
-        if value is None:
-            env.pop(name, None)
-        else:
-            env[name] = value
-    return env
-
-
-@dataclass
-class Served:
-    """A running ``hlsgate serve``: its URL, its access log (stdout) and its messages (stderr)."""
-
-    process: subprocess.Popen[bytes]
-    stdout: Path
-    stderr: Path
-    url: str = field(default="")
-
-    def access_log(self) -> list[str]:
-        return self.stdout.read_text(encoding="utf-8", errors="replace").splitlines()
-
-    def messages(self) -> str:
-        return self.stderr.read_text(encoding="utf-8", errors="replace")
-
-    def wait_for_log(self, done: Callable[[list[str]], bool], timeout: float = STOP_SECONDS) -> list[str]:
-        """The access log once ``done(lines)`` holds: a line is written just after its response is sent."""
-        deadline = time.monotonic() + timeout
-        while True:
-            lines = self.access_log()
-            if done(lines) or time.monotonic() > deadline:
-                return lines
-            time.sleep(POLL_SECONDS)
-
-    def stop(self, sig: signal.Signals = signal.SIGTERM) -> int:
-        """Send ``sig`` (if still running) and wait; a server that does not stop in time is killed, then fails."""
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-        try:
-            return self.process.wait(timeout=STOP_SECONDS)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-            raise AssertionError(f"hlsgate serve did not stop within {STOP_SECONDS}s of {sig.name}") from None
-
-
-@contextmanager
-def serving(folder: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[Served]:
-    """``hlsgate serve --port 0 ARGS`` until the block ends; then SIGTERM, which must end it with exit code 0."""
-    folder.mkdir(parents=True, exist_ok=True)
-    out, err = folder / "serve.stdout", folder / "serve.stderr"
-    with out.open("wb") as stdout, err.open("wb") as stderr:
-        process = subprocess.Popen([*HLSGATE, "serve", "--port", "0", *args], stdout=stdout, stderr=stderr,
-                                   stdin=subprocess.DEVNULL, env=serve_env() if env is None else env)
-    served = Served(process, out, err)
-    try:
-        served.url = _wait_for_url(served)
-        yield served
-    finally:
-        code = served.stop()
-    assert code == 0, f"hlsgate serve exited with {code} on SIGTERM:\n{served.messages()}"
-
-
-def _wait_for_url(served: Served) -> str:
-    deadline = time.monotonic() + START_SECONDS
-    while time.monotonic() < deadline:
-        found = ANNOUNCE.search(served.messages())
-        if found:
-            return found["url"]
-        if served.process.poll() is not None:
-            break
-        time.sleep(POLL_SECONDS)
-    raise AssertionError(f"hlsgate serve did not announce its URL:\n{served.messages()}")
-
-
-def http(url: str, *, method: str = "GET", token: str | None = None, body: object = None) -> tuple[int, bytes]:
-    """One plain request (urllib, no aiohttp): the status and the body, error statuses included."""
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    data = None if body is None else json.dumps(body).encode()
-    if data is not None:
-        headers["Content-Type"] = "application/json"
-    request = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310 (loopback)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            return response.status, response.read()
-    except urllib.error.HTTPError as refused:
-        with refused:
-            return refused.code, refused.read()
-
-
-def api(served: Served, method: str, path: str, admin_token: str, body: object = None) -> tuple[int, Any]:
-    status, raw = http(f"{served.url}{path}", method=method, token=admin_token, body=body)
-    return status, json.loads(raw) if raw else None
-
-
-def hlsgate(*args: str, env: dict[str, str] | None = None) -> CliRun:
-    """A command that must end by itself, with exactly ``env`` (a test's missing secret stays missing) and a
-    bound on its run time (a ``serve`` that starts when it should refuse fails fast)."""
-    try:
-        done = subprocess.run([*HLSGATE, *args], capture_output=True, text=True, env=serve_env() if env is None
-                              else env, stdin=subprocess.DEVNULL, timeout=EXIT_SECONDS, check=False)
-    except subprocess.TimeoutExpired as err:
-        raise AssertionError(f"hlsgate {' '.join(args)} kept running") from err
-    return CliRun(done.returncode, done.stdout, done.stderr)
 
 
 def one_error_line(stderr: str, command: str) -> str:
