@@ -8,6 +8,7 @@ import time
 from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import Route
 
 from .conftest import (
     FMP4_STREAM,
@@ -47,6 +48,9 @@ def test_group_token_plays_and_every_request_carries_it(viewer: Viewer) -> None:
     assert STREAM in viewer.page.inner_text("body")
     assert viewer.page.is_hidden(".hlsgate-message")
     viewer.screenshot("player-playing.png")
+    log = viewer.origin.wait_for_log(lambda lines: any("player-config" in line for line in lines))
+    assert any("/hls/" in line and "token=[redacted]" in line for line in log)
+    assert token not in "\n".join(log)  # the access log saw every request, never the token
 
 
 def test_stream_token_plays_the_stream(viewer: Viewer) -> None:
@@ -111,6 +115,36 @@ def test_token_expiring_during_playback_is_renewed_through_the_host_callback(vie
     late = [r for r in viewer.traffic.segments() if r.timing["startTime"] / 1000 > expires_at + 0.5]
     assert len(late) >= 2, "no segment was fetched after the first token expired: the test proves nothing"
     assert all(token_of(r.url) in renewed for r in late)
+    assert 401 not in viewer.traffic.statuses()
+
+
+def test_token_is_renewed_from_the_renew_url(viewer: Viewer) -> None:
+    """The other way a host gives: a URL of its backend answering ``{"token", "expires_at"}`` as POST
+    /api/v1/tokens does (here the page's own origin, answered by Playwright for the backend)."""
+    lifetime = 5.0
+    renewed: list[str] = []
+
+    def backend(route: Route) -> None:
+        token = group_token(ttl=60, jti=f"url-{len(renewed)}")
+        renewed.append(token)
+        route.fulfill(status=200, content_type="application/json",
+                      body=as_json({"token": token, "expires_at": int(time.time()) + 60}))
+
+    viewer.page.route(f"{viewer.origin.url}/my/token", backend)
+    expires_at = time.time() + lifetime
+    serve_host_page(viewer, f"""
+        const player = new HlsGatePlayer("player");
+        window.hlsgatePlayer = player;
+        player.setup({{
+          source: {{group: {{id: {as_json(GROUP)}, security: {{jwtoken: {as_json(group_token(ttl=lifetime))}}}}}}},
+          playback: {{autoplay: true, muted: true, hlsjs: {{maxBufferLength: 2, maxMaxBufferLength: 4}}}},
+          security: {{renewUrl: "/my/token"}},
+        }});
+    """)
+    viewer.wait_until_played(lifetime + 3 * SEGMENT_SECONDS, timeout_ms=60_000)
+    assert renewed and viewer.code() is None
+    late = [r for r in viewer.traffic.segments() if r.timing["startTime"] / 1000 > expires_at + 0.5]
+    assert late and all(token_of(r.url) in renewed for r in late)
     assert 401 not in viewer.traffic.statuses()
 
 
