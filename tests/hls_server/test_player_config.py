@@ -353,3 +353,14 @@ def test_player_config_builder_without_streams() -> None:
     assert config["source"] == {"group": {"id": "g", "security": {"jwtoken": token}}, "entries": [], "streams": [],
                                 "startIndex": 0}
     assert config["security"] == {"expiresAt": 10, "serverTime": 5, "renewBefore": 60, "renewUrl": None}
+
+
+@pytest.mark.parametrize("authorization", [
+    "Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Bearer a.b.c", "Bearer " + "A" * 5000,
+    "Bearer eyJhbGciOiJub25lIn0.eyJ0eXBlIjoicGxheSIsImdyb3VwIjoiZzEifQ.",
+    "Bearer \u00e9t\u00e9", "Bearer ..", "Bearer a b",
+])
+async def test_garbage_authorization_is_a_clean_401(grouped: Origin, authorization: str) -> None:
+    status, body, headers = await fetch(grouped, {"group": GROUP}, headers={"Authorization": authorization})
+    assert status == 401, body
+    assert body["error"].startswith("token_") and "WWW-Authenticate" in headers
