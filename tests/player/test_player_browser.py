@@ -85,6 +85,22 @@ def test_refusals_are_shown_in_words_and_nothing_plays(viewer: Viewer, path: str
         viewer.screenshot("player-expired.png")
 
 
+def play_with_short_buffer(viewer: Viewer, token: str, security: str) -> None:
+    """A host page playing the group with ``token`` and the ``security`` object (JS source) it gives. hls.js
+    buffers only a few seconds ahead, so segments keep being fetched after the token expires."""
+    serve_host_page(viewer, f"""
+        window.renewals = 0;
+        const player = new HlsGatePlayer("player");
+        window.hlsgatePlayer = player;
+        player.on("tokenrenewed", () => window.renewals++);
+        player.setup({{
+          source: {{group: {{id: {as_json(GROUP)}, security: {{jwtoken: {as_json(token)}}}}}}},
+          playback: {{autoplay: true, muted: true, hlsjs: {{maxBufferLength: 2, maxMaxBufferLength: 4}}}},
+          security: {security},
+        }});
+    """)
+
+
 def test_token_expiring_during_playback_is_renewed_through_the_host_callback(viewer: Viewer) -> None:
     lifetime = 6.0
     first = group_token(ttl=lifetime)
@@ -97,17 +113,7 @@ def test_token_expiring_during_playback_is_renewed_through_the_host_callback(vie
         return token
 
     viewer.page.expose_function("mintToken", renew)
-    serve_host_page(viewer, f"""
-        window.renewals = 0;
-        const player = new HlsGatePlayer("player");
-        window.hlsgatePlayer = player;
-        player.on("tokenrenewed", () => window.renewals++);
-        player.setup({{
-          source: {{group: {{id: {as_json(GROUP)}, security: {{jwtoken: {as_json(first)}}}}}}},
-          playback: {{autoplay: true, muted: true, hlsjs: {{maxBufferLength: 2, maxMaxBufferLength: 4}}}},
-          security: {{renewToken: () => window.mintToken()}},
-        }});
-    """)
+    play_with_short_buffer(viewer, first, "{renewToken: () => window.mintToken()}")
     viewer.wait_until_played(lifetime + 4 * SEGMENT_SECONDS, timeout_ms=60_000)
     assert renewed, "the player never asked the host page for a token"
     assert viewer.evaluate("() => window.renewals") >= 1
@@ -132,15 +138,7 @@ def test_token_is_renewed_from_the_renew_url(viewer: Viewer) -> None:
 
     viewer.page.route(f"{viewer.origin.url}/my/token", backend)
     expires_at = time.time() + lifetime
-    serve_host_page(viewer, f"""
-        const player = new HlsGatePlayer("player");
-        window.hlsgatePlayer = player;
-        player.setup({{
-          source: {{group: {{id: {as_json(GROUP)}, security: {{jwtoken: {as_json(group_token(ttl=lifetime))}}}}}}},
-          playback: {{autoplay: true, muted: true, hlsjs: {{maxBufferLength: 2, maxMaxBufferLength: 4}}}},
-          security: {{renewUrl: "/my/token"}},
-        }});
-    """)
+    play_with_short_buffer(viewer, group_token(ttl=lifetime), '{renewUrl: "/my/token"}')
     viewer.wait_until_played(lifetime + 3 * SEGMENT_SECONDS, timeout_ms=60_000)
     assert renewed and viewer.code() is None
     late = [r for r in viewer.traffic.segments() if r.timing["startTime"] / 1000 > expires_at + 0.5]
@@ -149,15 +147,7 @@ def test_token_is_renewed_from_the_renew_url(viewer: Viewer) -> None:
 
 
 def test_token_expiring_without_a_way_to_renew_says_so(viewer: Viewer) -> None:
-    lifetime = 5.0
-    serve_host_page(viewer, f"""
-        const player = new HlsGatePlayer("player");
-        window.hlsgatePlayer = player;
-        player.setup({{
-          source: {{group: {{id: {as_json(GROUP)}, security: {{jwtoken: {as_json(group_token(ttl=lifetime))}}}}}}},
-          playback: {{autoplay: true, muted: true, hlsjs: {{maxBufferLength: 2, maxMaxBufferLength: 4}}}},
-        }});
-    """)
+    play_with_short_buffer(viewer, group_token(ttl=5.0), "{}")
     viewer.wait_until_played(1.0)
     viewer.wait_for_error(timeout_ms=40_000)
     assert viewer.code() == "token_expired"
