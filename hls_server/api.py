@@ -72,7 +72,7 @@ async def _post_token(request: web.Request) -> web.Response:
     if "expires_at" in body:
         expires_at = checked_expiry(body["expires_at"], now, services, "expires_at")
     else:
-        ttl = whole_seconds(body.get("ttl", services.settings.default_token_ttl), "ttl")
+        ttl = _whole_seconds(body.get("ttl", services.settings.default_token_ttl), "ttl")
         expires_at = checked_expiry(int(now) + ttl, now, services, "ttl")
     token = mint_viewer(services, role, stream=stream, group=group, expires_at=expires_at, now=now)
     scope = {"stream": stream} if stream is not None else {"group": group}
@@ -120,7 +120,7 @@ def _role(value: object) -> Role:
     raise BadRequest('type must be "play" or "publish"')
 
 
-def whole_seconds(value: object, name: str) -> int:
+def _whole_seconds(value: object, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
             or int(value) != value:
         raise BadRequest(f"{name} must be a whole number of seconds")
@@ -128,7 +128,7 @@ def whole_seconds(value: object, name: str) -> int:
 
 
 def checked_expiry(value: object, now: float, services: Services, name: str) -> int:
-    expires_at = whole_seconds(value, name)
+    expires_at = _whole_seconds(value, name)
     lifetime = expires_at - now
     max_ttl = services.settings.max_token_ttl
     if lifetime <= 0:  # not "< 1": ttl=1 from a fractional now leaves less than a second, still a valid token

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from yarl import URL
 
-from .api import checked_expiry, mint_viewer, whole_seconds
+from .api import checked_expiry, mint_viewer
 from .app import SERVICES, Services, preflight
 from .auth import pick_token
 from .catalog import StreamInfo, describe_stream
@@ -84,8 +84,7 @@ async def _player_config(request: web.Request) -> web.Response:
         members = services.groups.snapshot.get(group)
         if members is None:
             raise NotFound(f"no group {group!r}")
-        described = [await loop.run_in_executor(None, describe_stream, services.media, s) for s in sorted(members)]
-        streams = [info for info in described if info is not None]
+        streams = await loop.run_in_executor(None, _describe_all, services, sorted(members))
     else:
         info = await loop.run_in_executor(None, describe_stream, services.media, scope)
         if info is None:
@@ -95,6 +94,11 @@ async def _player_config(request: web.Request) -> web.Response:
                            group=group, stream=stream, now=time.time(), renew_url=services.settings.player.renew_url,
                            renew_before=services.settings.player.renew_before)
     return web.json_response(config, headers=NO_STORE)
+
+
+def _describe_all(services: Services, names: list[str]) -> list[StreamInfo]:
+    """The published ones among ``names`` (blocking: one executor hop for the whole group)."""
+    return [info for info in (describe_stream(services.media, name) for name in names) if info is not None]
 
 
 def _single(query: Any, name: str) -> str | None:
@@ -150,15 +154,14 @@ def _mint_for_admin(request: web.Request, services: Services, *, group: str | No
     if group is not None and group not in services.groups.snapshot:
         raise NotFound(f"no group {group!r}: create it first with PUT /api/v1/groups/{group}")
     now = time.time()
-    ttl = whole_seconds(_ttl_value(request.query.get("ttl")), "ttl") if "ttl" in request.query \
-        else services.settings.default_token_ttl
+    ttl = _ttl(request.query["ttl"]) if "ttl" in request.query else services.settings.default_token_ttl
     expires_at = checked_expiry(int(now) + ttl, now, services, "ttl")
     token = mint_viewer(services, Role.PLAY, stream=stream, group=group, expires_at=expires_at, now=now)
     return token, expires_at
 
 
-def _ttl_value(raw: str | None) -> object:
-    if raw is None or not (raw.isascii() and raw.isdigit()) or len(raw) > 12:
+def _ttl(raw: str) -> int:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:  # int() alone takes " 1", "+1", "1_0"
         raise BadRequest("ttl must be a whole number of seconds")
     return int(raw)
 
