@@ -3,10 +3,13 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# The web player's hls.js, from the npm registry at the lockfile's versions (npm ci leaves this file behind).
-PLAYER := player/node_modules/.package-lock.json
+# The web player: hls.js and esbuild from the npm registry at the lockfile's versions (npm ci), bundled into
+# player/dist (npm run build), the folder the origin serves at /player/ and the wheel ships.
+PLAYER_DEPS := player/node_modules/.package-lock.json
+PLAYER := player/dist/.built
+PLAYER_SOURCES := $(shell find player -path player/node_modules -prune -o -path player/dist -prune -o -type f -print)
 
-.PHONY: demo test lint bench clean system-deps
+.PHONY: demo test lint bench clean system-deps player
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,10 +17,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-$(PLAYER): player/package.json player/package-lock.json
+$(PLAYER_DEPS): player/package.json player/package-lock.json
 	@command -v npm >/dev/null || { echo "the web player needs Node.js and npm (sudo apt-get install npm)" >&2; exit 1; }
 	npm ci --prefix player --no-audit --no-fund --loglevel=error
+	touch $(PLAYER_DEPS)
+
+$(PLAYER): $(PLAYER_DEPS) $(PLAYER_SOURCES)
+	npm run --prefix player --silent build
 	touch $(PLAYER)
+
+player: $(PLAYER)
 
 demo: $(STAMP) $(PLAYER)
 	$(BIN)/hlsgate demo
@@ -53,4 +62,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/origin_throughput.py
 
 clean:
-	rm -rf $(VENV) player/node_modules demo-media test-artifacts bench/out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) player/node_modules player/dist demo-media test-artifacts bench/out .pytest_cache .mypy_cache .ruff_cache

@@ -94,7 +94,7 @@ def _print_urls(settings: Settings, base: str, stream: str, viewer_secret: str) 
         print(f"Player (group token for {DEMO_GROUP!r}, valid 24 h; open it in a browser):\n"
               f"  {base}/player/?group={DEMO_GROUP}&token={group_token}\n", file=out)
     else:
-        print(f"The web player is not installed: run `npm ci --prefix {player or 'player'}` (make demo does).\n",
+        print("The web player is not built: run `make player` in the checkout (make demo does).\n",
               file=out)
     print(f"VoD URL (play token for {stream!r}, valid 24 h; open it in any HLS player):\n  {url}\n", file=out)
     print(f"  ffplay '{url}'\n", file=out)

@@ -558,7 +558,7 @@ def _media_paths() -> Json:
                 "summary": "The web player",
                 "description": "Plays `?group=ID&token=T` or `?stream=ID&token=T`: fetches the player config with "
                                "the token and plays the stream with hls.js (or native HLS). Served only when the "
-                               "player is installed (`npm ci --prefix player`); 503 otherwise.",
+                               "player is built (`make player`); 503 otherwise.",
                 "security": NO_SECURITY,
                 "responses": {"200": {"description": "The page.", "content": {"text/html": {}}},
                               "503": {"description": "hls.js is not installed."}},

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 CONFIG_PATH = "/api/v1/player-config"
 CONFIG_PARAMS = frozenset({"group", "stream", "token", "ttl"})
-HLS_JS_DIST = Path("node_modules", "hls.js", "dist")
+HLS_JS_DIST = Path("vendor")  # inside the built player (dist/): hls.js as its package distributes it
 ASSET_PATTERN = r"[a-z0-9-]{1,64}\.(?:js|css|svg|ico|png)"
 VENDOR_PATTERN = r"hls(?:\.light)?\.min\.js(?:\.map)?"
 ASSET_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml",
@@ -55,7 +55,8 @@ def add_routes(app: web.Application) -> None:
         return
     files = _PlayerFiles(settings.player.dir, content_security_policy(settings))
     if not files.installed:
-        log.warning("the web player at /player/ needs hls.js: run `npm ci --prefix %s`", settings.player.dir)
+        log.warning("the web player in %s is incomplete (no vendor/hls.min.js): rebuild it with `make player`",
+                    settings.player.dir)
     app.router.add_get("/player", _to_player)
     app.router.add_get("/player/", files.page)
     app.router.add_get(f"/player/{{name:{ASSET_PATTERN}}}", files.asset)
@@ -236,8 +237,8 @@ class _PlayerFiles:
 
     async def page(self, request: web.Request) -> web.StreamResponse:
         if not self.installed:
-            return web.Response(status=503, text="The web player is not installed: run `npm ci --prefix player` in "
-                                                 "the hlsgate checkout (make demo does), then reload.\n",
+            return web.Response(status=503, text="The web player is not built: run `make player` in the hlsgate "
+                                                 "checkout (make demo does), then reload.\n",
                                 headers={"Cache-Control": "no-store"})
         headers = {**NO_STORE, "Content-Type": ASSET_TYPES[".html"], "Content-Security-Policy": self.csp}
         return web.FileResponse(self.folder / "index.html", headers=headers)

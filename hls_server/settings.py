@@ -34,7 +34,10 @@ DEFAULT_TOKEN_CACHE_SIZE = 50_000
 DEFAULT_PLAYLIST_REVALIDATE = 1.0  # seconds a playlist's file version is trusted before a new stat
 MIN_HMAC_SECRET_BYTES = 32  # RFC 7518 §3.2: a key at least as long as the hash output
 STATE_DIR_NAME = ".hlsgate"  # inside the media root by default; dotted names are never served
-DEFAULT_PLAYER_DIR = Path(__file__).resolve().parent.parent / "player"  # the checkout's player/ (npm ci there)
+# The built web player: packaged inside the wheel, or the checkout's player/dist (npm run build there).
+PACKAGED_PLAYER_DIR = Path(__file__).resolve().parent / "player_dist"
+CHECKOUT_PLAYER_DIR = Path(__file__).resolve().parent.parent / "player" / "dist"
+DEFAULT_PLAYER_DIR = PACKAGED_PLAYER_DIR if (PACKAGED_PLAYER_DIR / "index.html").is_file() else CHECKOUT_PLAYER_DIR
 DEFAULT_RENEW_BEFORE = 60  # seconds before expiry a player starts renewing its token
 
 HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
@@ -265,7 +268,8 @@ def _player_settings(get: _Reader) -> PlayerSettings:
     if folder is None:
         folder = DEFAULT_PLAYER_DIR if (DEFAULT_PLAYER_DIR / "index.html").is_file() else None
     elif not (folder / "index.html").is_file():
-        raise ConfigError(f"player.dir {folder} holds no index.html (point it at hlsgate's player/ folder)")
+        raise ConfigError(f"player.dir {folder} holds no index.html (point it at a built player: player/dist "
+                          "after `npm run build --prefix player`)")
     renew_url = get.text("player.renew_url")
     if renew_url is not None and not renew_url.startswith("/"):
         parts = urlsplit(renew_url)

@@ -23,7 +23,7 @@ def flag(key: str, value: str) -> dict[str, Any]:
 
 @pytest.fixture
 def player_dir(tmp_path: Path) -> Path:
-    """A player folder as npm ci leaves it, with stand-in files (the real page is tested in the browser)."""
+    """A built player folder as `npm run build` leaves it, with stand-in files (the real page is tested in the browser)."""
     folder = tmp_path / "player"
     (folder / HLS_JS_DIST).mkdir(parents=True)
     (folder / "index.html").write_text("<!doctype html><title>player</title>", encoding="utf-8")
@@ -93,7 +93,7 @@ async def test_a_player_without_hls_js_says_how_to_install_it(start_origin: Star
     (player_dir / HLS_JS_DIST / "hls.min.js").unlink()
     origin = await start_origin(**{"player.dir": str(player_dir)})
     status, body, headers = await get(origin, "/player/")
-    assert status == 503 and b"npm ci --prefix player" in body
+    assert status == 503 and b"make player" in body
     assert headers["Cache-Control"] == "no-store"
     status, _, _ = await get(origin, "/player/vendor/hls.min.js")
     assert status == 404
