@@ -38,7 +38,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import m3u8
 
-from hls_server.rewrite import TOKEN_PARAM, compile_playlist
+from hls_server.core.rewrite import TOKEN_PARAM, compile_playlist
 
 DEFAULT_SEGMENTS = 1800
 """Two hours at 4 s per segment."""

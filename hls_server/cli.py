@@ -15,10 +15,10 @@ from typing import Any
 from transcode import cli as transcode_cli
 
 from . import __version__, demo
-from .auth import admin_claims, mint, viewer_claims
-from .errors import ConfigError, HLSGateError
-from .grants import Role, is_name
-from .settings import LOG_FORMATS, Settings, load_settings
+from .core.auth.verifier import admin_claims, mint, viewer_claims
+from .core.errors import ConfigError, HLSGateError
+from .core.grants import Role, is_name
+from .core.settings import LOG_FORMATS, Settings, load_settings
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -84,7 +84,7 @@ def _settings(args: argparse.Namespace, env: Mapping[str, str], flags: dict[str,
 
 
 def run_serve(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    from .serve import configure_logging, serve
+    from .web.serve import configure_logging, serve
 
     flags: dict[str, Any] = {
         "media_root": args.media_root, "host": args.host, "port": args.port, "state_dir": args.state_dir,

@@ -12,12 +12,12 @@ from pathlib import Path
 
 from transcode import cli as transcode_cli
 
-from .auth import admin_claims, mint, viewer_claims
-from .errors import ConfigError
-from .grants import Role
-from .groups import GroupStore
-from .player import HLS_JS_DIST
-from .settings import Settings, load_settings
+from .core.auth.verifier import admin_claims, mint, viewer_claims
+from .core.errors import ConfigError
+from .core.grants import Role
+from .core.groups import GroupStore
+from .core.settings import Settings, load_settings
+from .web.routes.player import HLS_JS_DIST
 
 DEMO_PORT = 8080
 DEMO_TOKEN_TTL = 24 * 3600
@@ -43,7 +43,7 @@ def run_demo(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     code = transcode_cli.transcode_demo(args, env)
     if code or args.no_serve:
         return code
-    from .serve import configure_logging, serve
+    from .web.serve import configure_logging, serve
 
     # Fresh secrets for this run only: shown once on the terminal below, never stored or logged.
     viewer_secret, admin_secret = secrets.token_urlsafe(48), secrets.token_urlsafe(48)

@@ -17,8 +17,8 @@ import jwt
 import pytest
 from aiohttp.test_utils import TestServer
 
-from hls_server.app import create_app
-from hls_server.settings import Settings, load_settings
+from hls_server.core.settings import Settings, load_settings
+from hls_server.web.app import create_app
 from transcode.api import transcode_vod
 from transcode.command import EncodeOptions
 from transcode.ladder import load_ladder

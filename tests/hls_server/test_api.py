@@ -14,10 +14,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from hls_server.app import create_app
-from hls_server.errors import ConfigError
-from hls_server.groups import GROUPS_FILE
-from hls_server.settings import DEFAULT_MAX_TOKEN_TTL, DEFAULT_TOKEN_TTL, load_settings
+from hls_server.core.errors import ConfigError
+from hls_server.core.groups import GROUPS_FILE
+from hls_server.core.settings import DEFAULT_MAX_TOKEN_TTL, DEFAULT_TOKEN_TTL, load_settings
+from hls_server.web.app import create_app
 
 from .conftest import (
     ADMIN_SECRET,

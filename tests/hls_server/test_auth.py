@@ -28,8 +28,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
-from hls_server import auth
-from hls_server.auth import (
+from hls_server.core.auth import verifier as auth
+from hls_server.core.auth.verifier import (
     MAX_JWKS_BYTES,
     ClaimsPolicy,
     JwksSource,
@@ -42,7 +42,7 @@ from hls_server.auth import (
     pick_token,
     viewer_claims,
 )
-from hls_server.errors import (
+from hls_server.core.errors import (
     AuthError,
     ConfigError,
     KeySourceError,
@@ -51,8 +51,8 @@ from hls_server.errors import (
     TokenMissing,
     TokenTooLarge,
 )
-from hls_server.grants import Action, Grant, Role, allows
-from hls_server.settings import HmacSecret, KeySettings, load_settings
+from hls_server.core.grants import Action, Grant, Role, allows
+from hls_server.core.settings import HmacSecret, KeySettings, load_settings
 
 from .conftest import OTHER_SECRET, SECRET, STREAM, make_token
 

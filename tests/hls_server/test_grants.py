@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from hls_server.grants import Action, Grant, Role, allows, is_name
+from hls_server.core.grants import Action, Grant, Role, allows, is_name
 
 # What each role may do inside its scope. Outside its scope only the admin action (which has no scope) can pass.
 IN_SCOPE: dict[tuple[Role, Action], bool] = {

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from hls_server import groups as groups_module
-from hls_server.errors import BadRequest, ConfigError
-from hls_server.groups import GROUPS_FILE, GroupStore
+from hls_server.core import groups as groups_module
+from hls_server.core.errors import BadRequest, ConfigError
+from hls_server.core.groups import GROUPS_FILE, GroupStore
 
 
 def _files(state_dir: Path) -> list[str]:

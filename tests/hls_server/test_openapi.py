@@ -19,12 +19,12 @@ from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-from hls_server.app import create_app
-from hls_server.grants import NAME_RE
-from hls_server.media import PLAYLIST_PATTERN, SEGMENT_PATTERN
-from hls_server.openapi import openapi_document
-from hls_server.player import ASSET_PATTERN, VENDOR_PATTERN
-from hls_server.settings import load_settings
+from hls_server.core.grants import NAME_RE
+from hls_server.core.media import PLAYLIST_PATTERN, SEGMENT_PATTERN
+from hls_server.core.settings import load_settings
+from hls_server.web.app import create_app
+from hls_server.web.openapi import openapi_document
+from hls_server.web.routes.player import ASSET_PATTERN, VENDOR_PATTERN
 
 from .conftest import ADMIN_SECRET, SECRET, STREAM, Origin, StartOrigin, make_admin_token, make_token, settings_for
 

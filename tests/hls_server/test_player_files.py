@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from multidict import CIMultiDict
 
-from hls_server.errors import ConfigError
-from hls_server.player import HLS_JS_DIST
+from hls_server.core.errors import ConfigError
+from hls_server.web.routes.player import HLS_JS_DIST
 
 from .conftest import Origin, StartOrigin, settings_for
 

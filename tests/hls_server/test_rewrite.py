@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import m3u8
 import pytest
 
-from hls_server.rewrite import (
+from hls_server.core.rewrite import (
     MAX_HOST_VARIANTS,
     TOKEN_PARAM,
     PlaylistTemplate,

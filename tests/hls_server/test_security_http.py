@@ -27,8 +27,8 @@ from urllib.parse import quote
 import aiohttp
 import pytest
 
-from hls_server.app import SERVICES
-from hls_server.media import FileVersion
+from hls_server.core.media import FileVersion
+from hls_server.web.app import SERVICES
 
 from ..conftest import HLSGATE, REPO
 from .conftest import (

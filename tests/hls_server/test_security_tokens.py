@@ -38,9 +38,9 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 from multidict import CIMultiDictProxy
 
-from hls_server.app import create_app
-from hls_server.errors import ConfigError
-from hls_server.settings import MIN_HMAC_SECRET_BYTES
+from hls_server.core.errors import ConfigError
+from hls_server.core.settings import MIN_HMAC_SECRET_BYTES
+from hls_server.web.app import create_app
 
 from .conftest import (
     ADMIN_SECRET,

@@ -15,8 +15,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from hls_server.errors import ConfigError
-from hls_server.settings import (
+from hls_server.core.errors import ConfigError
+from hls_server.core.settings import (
     DEFAULT_ADMIN_MAX_LIFETIME,
     DEFAULT_LEEWAY_SECONDS,
     ENV_SETTINGS,

@@ -12,14 +12,14 @@ from typing import Any
 
 from aiohttp import web
 
-from .app import SERVICES, Services
-from .auth import mint, pick_token, viewer_claims
-from .catalog import scan_streams
-from .errors import BadRequest, Forbidden, NotFound, Unavailable
-from .grants import NAME_RE, Action, Role, allows, is_name
-from .groups import validate_members
-from .media import MASTER_PLAYLIST
-from .openapi import openapi_document
+from ...core.auth.verifier import mint, pick_token, viewer_claims
+from ...core.catalog import scan_streams
+from ...core.errors import BadRequest, Forbidden, NotFound, Unavailable
+from ...core.grants import NAME_RE, Action, Role, allows, is_name
+from ...core.groups import validate_members
+from ...core.media import MASTER_PLAYLIST
+from ..app import SERVICES, Services
+from ..openapi import openapi_document
 
 NAME = NAME_RE.pattern
 NO_STORE = {"Cache-Control": "no-store"}

@@ -35,8 +35,9 @@ DEFAULT_PLAYLIST_REVALIDATE = 1.0  # seconds a playlist's file version is truste
 MIN_HMAC_SECRET_BYTES = 32  # RFC 7518 §3.2: a key at least as long as the hash output
 STATE_DIR_NAME = ".hlsgate"  # inside the media root by default; dotted names are never served
 # The built web player: packaged inside the wheel, or the checkout's player/dist (npm run build there).
-PACKAGED_PLAYER_DIR = Path(__file__).resolve().parent / "player_dist"
-CHECKOUT_PLAYER_DIR = Path(__file__).resolve().parent.parent / "player" / "dist"
+PACKAGE_DIR = Path(__file__).resolve().parent.parent  # hls_server/
+PACKAGED_PLAYER_DIR = PACKAGE_DIR / "player_dist"
+CHECKOUT_PLAYER_DIR = PACKAGE_DIR.parent / "player" / "dist"
 DEFAULT_PLAYER_DIR = PACKAGED_PLAYER_DIR if (PACKAGED_PLAYER_DIR / "index.html").is_file() else CHECKOUT_PLAYER_DIR
 DEFAULT_RENEW_BEFORE = 60  # seconds before expiry a player starts renewing its token
 

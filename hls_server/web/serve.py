@@ -11,9 +11,9 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from ..core.settings import Settings
 from .accesslog import AccessLogger, OneLineClientErrors, RedactTokens
 from .app import create_app
-from .settings import Settings
 
 ACCESS_LOGGER = "hlsgate.access"
 SHUTDOWN_GRACE_SECONDS = 5.0

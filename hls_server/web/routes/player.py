@@ -23,14 +23,14 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from yarl import URL
 
+from ...core.auth.verifier import pick_token
+from ...core.catalog import StreamInfo, describe_stream
+from ...core.errors import AuthError, BadRequest, Forbidden, NotFound, TokenInvalid
+from ...core.grants import Action, Grant, Role, allows, is_name
+from ...core.media import MASTER_PLAYLIST
+from ...core.settings import Settings
+from ..app import SERVICES, Services, preflight
 from .api import checked_expiry, mint_viewer
-from .app import SERVICES, Services, preflight
-from .auth import pick_token
-from .catalog import StreamInfo, describe_stream
-from .errors import AuthError, BadRequest, Forbidden, NotFound, TokenInvalid
-from .grants import Action, Grant, Role, allows, is_name
-from .media import MASTER_PLAYLIST
-from .settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-from .errors import (
+from ..errors import (
     ConfigError,
     KeySourceError,
     TokenConflict,
@@ -40,8 +40,8 @@ from .errors import (
     TokenNotYetValid,
     TokenTooLarge,
 )
-from .grants import Grant, Role, is_name
-from .settings import EC_ALGORITHMS, HMAC_ALGORITHMS, RSA_ALGORITHMS, HmacSecret, KeySettings
+from ..grants import Grant, Role, is_name
+from ..settings import EC_ALGORITHMS, HMAC_ALGORITHMS, RSA_ALGORITHMS, HmacSecret, KeySettings
 
 log = logging.getLogger(__name__)
 

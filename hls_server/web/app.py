@@ -15,12 +15,12 @@ from dataclasses import dataclass
 import aiohttp
 from aiohttp import web
 
-from . import __version__
-from .auth import JwksSource, Verifier, pick_token
-from .errors import AuthError, Forbidden, PayloadTooLarge, RequestError
-from .grants import NAME_RE, Action, Grant, allows
-from .groups import GroupStore
-from .media import (
+from .. import __version__
+from ..core.auth.verifier import JwksSource, Verifier, pick_token
+from ..core.errors import AuthError, Forbidden, PayloadTooLarge, RequestError
+from ..core.grants import NAME_RE, Action, Grant, allows
+from ..core.groups import GroupStore
+from ..core.media import (
     CONTENT_TYPES,
     PLAYLIST_PATTERN,
     SEGMENT_PATTERN,
@@ -28,7 +28,7 @@ from .media import (
     MediaRoot,
     PlaylistCache,
 )
-from .settings import Settings
+from ..core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ def create_app(settings: Settings) -> web.Application:
         app.router.add_get(path, handler)
         app.router.add_route("OPTIONS", path, preflight)
 
-    from . import api, player  # they register their own routes; imported here to keep the layers one-way
+    from .routes import api, player  # they register their own routes; imported here to keep the layers one-way
 
     api.add_routes(app)
     player.add_routes(app)

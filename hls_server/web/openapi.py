@@ -14,12 +14,12 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from . import __version__
-from .errors import AuthError, RequestError
-from .grants import NAME_RE
-from .groups import MAX_STREAMS_PER_GROUP
-from .media import MASTER_PLAYLIST, PLAYLIST_PATTERN, SEGMENT_PATTERN
-from .settings import DEFAULT_ADMIN_MAX_LIFETIME, DEFAULT_MAX_TOKEN_TTL, DEFAULT_TOKEN_TTL
+from .. import __version__
+from ..core.errors import AuthError, RequestError
+from ..core.grants import NAME_RE
+from ..core.groups import MAX_STREAMS_PER_GROUP
+from ..core.media import MASTER_PLAYLIST, PLAYLIST_PATTERN, SEGMENT_PATTERN
+from ..core.settings import DEFAULT_ADMIN_MAX_LIFETIME, DEFAULT_MAX_TOKEN_TTL, DEFAULT_TOKEN_TTL
 
 ID_PATTERN = f"^{NAME_RE.pattern}$"
 PLAYLIST_NAME_PATTERN = f"^{PLAYLIST_PATTERN}$"
@@ -487,7 +487,7 @@ def _api_paths() -> Json:
 
 
 def _media_paths() -> Json:
-    from .player import ASSET_PATTERN, VENDOR_PATTERN  # here: player imports the API, which imports this module
+    from .routes.player import ASSET_PATTERN, VENDOR_PATTERN  # here: player imports the API, which imports this module
 
     media_headers = {"Cache-Control": _ref("headers", "MediaCacheControl"), "ETag": _ref("headers", "ETag")}
     not_modified = {"description": "Not modified (If-None-Match matched the ETag).", "headers": media_headers}
