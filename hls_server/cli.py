@@ -7,7 +7,6 @@ import asyncio
 import logging
 import os
 import sys
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,9 +14,10 @@ from typing import Any
 from transcode import cli as transcode_cli
 
 from . import __version__, demo
-from .core.auth.verifier import admin_claims, mint, viewer_claims
+from .core.auth.minting import Minter
 from .core.errors import ConfigError, HLSGateError
-from .core.grants import Role, is_name
+from .core.grants import Role
+from .core.names import ID_RULE, is_id
 from .core.settings import LOG_FORMATS, Settings, load_settings
 
 EXIT_FAILURE = 1
@@ -115,41 +115,33 @@ def run_serve(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 def run_token(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     scope = args.stream if args.stream is not None else args.group
-    if not is_name(scope):
-        print("hlsgate token: error: ids are 1-64 letters, digits, '-' or '_'", file=sys.stderr)
+    if not is_id(scope):
+        print(f"hlsgate token: error: ids are {ID_RULE}", file=sys.stderr)
         return EXIT_USAGE
     try:
         settings = _settings(args, env, {}, serving=False)
-        secret = settings.viewer.signing_secret
-        if secret is None:
-            raise ConfigError("no signing secret: set HLSGATE_JWT_SECRET (32 bytes or more)")
-        ttl = settings.default_token_ttl if args.ttl is None else args.ttl
-        if not 1 <= ttl <= settings.max_token_ttl:
+        if args.ttl is not None and not 1 <= args.ttl <= settings.max_token_ttl:
             raise ConfigError(f"--ttl must be within 1..{settings.max_token_ttl} seconds (tokens.max_ttl)")
-    except ConfigError as err:
+        minted = Minter.from_settings(settings).viewer(Role(args.type), stream=args.stream, group=args.group,
+                                                       ttl=args.ttl, field="--ttl")
+    except HLSGateError as err:
         print(f"hlsgate token: error: {err}", file=sys.stderr)
         return EXIT_USAGE
-    now = time.time()
-    claims = viewer_claims(Role(args.type), stream=args.stream, group=args.group, expires_at=int(now) + ttl,
-                           now=now, settings=settings.viewer)
-    print(mint(secret, claims))
+    print(minted.token)
     return 0
 
 
 def run_admin_token(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     try:
         settings = _settings(args, env, {}, serving=False)
-        secret = settings.admin.signing_secret
-        if secret is None:
-            raise ConfigError("no admin secret: set HLSGATE_ADMIN_SECRET (32 bytes or more)")
-        limit = int(settings.admin.max_lifetime or 0)
-        ttl = limit if args.ttl is None else args.ttl
-        if not 1 <= ttl <= limit:
-            raise ConfigError(f"--ttl must be within 1..{limit} seconds (admin.max_lifetime)")
-    except ConfigError as err:
+        minter = Minter.from_settings(settings)
+        if args.ttl is not None and not 1 <= args.ttl <= minter.admin_max_ttl:
+            raise ConfigError(f"--ttl must be within 1..{minter.admin_max_ttl} seconds (admin.max_lifetime)")
+        minted = minter.admin(args.ttl)
+    except HLSGateError as err:
         print(f"hlsgate admin-token: error: {err}", file=sys.stderr)
         return EXIT_USAGE
-    print(mint(secret, admin_claims(ttl=ttl, now=time.time(), settings=settings.admin)))
+    print(minted.token)
     return 0
 
 

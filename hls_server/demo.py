@@ -6,13 +6,12 @@ import argparse
 import asyncio
 import secrets
 import sys
-import time
 from collections.abc import Mapping
 from pathlib import Path
 
 from transcode import cli as transcode_cli
 
-from .core.auth.verifier import admin_claims, mint, viewer_claims
+from .core.auth.minting import Minter
 from .core.errors import ConfigError
 from .core.grants import Role
 from .core.groups import GroupStore
@@ -75,17 +74,10 @@ def run_demo(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 
 def _print_urls(settings: Settings, base: str, stream: str, viewer_secret: str) -> None:
-    now = time.time()
-    viewer_key, admin_key = settings.viewer.signing_secret, settings.admin.signing_secret
-    if viewer_key is None or admin_key is None:
-        raise ConfigError("the demo settings lost their secrets")
-    expires_at = int(now) + DEMO_TOKEN_TTL
-    token = mint(viewer_key, viewer_claims(Role.PLAY, stream=stream, expires_at=expires_at, now=now,
-                                           settings=settings.viewer))
-    group_token = mint(viewer_key, viewer_claims(Role.PLAY, group=DEMO_GROUP, expires_at=expires_at, now=now,
-                                                 settings=settings.viewer))
-    admin = mint(admin_key,
-                 admin_claims(ttl=int(settings.admin.max_lifetime or 300), now=now, settings=settings.admin))
+    minter = Minter.from_settings(settings)
+    token = minter.viewer(Role.PLAY, stream=stream, ttl=DEMO_TOKEN_TTL).token
+    group_token = minter.viewer(Role.PLAY, group=DEMO_GROUP, ttl=DEMO_TOKEN_TTL).token
+    admin = minter.admin().token
     url = f"{base}/hls/{stream}/master.m3u8?token={token}"
     out = sys.stdout
     print(f"\nserving {Path(settings.media_root).absolute()} on {base}  (Ctrl-C stops)\n", file=out)

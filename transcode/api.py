@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
+from hls_server.core.names import MASTER_PLAYLIST
+
 from .command import EncodeOptions, build_argv, output_frame_rate
 from .errors import CorruptInput, OutputError
 from .ladder import Rendition, Rung, load_ladder, plan_renditions
 from .playlist import RenditionResult, measure_rendition, write_master
 from .probe import MediaInfo, probe
-from .publish import MASTER_NAME, Publication
+from .publish import Publication
 from .runner import ProgressCallback, run_ffmpeg
 from .toolchain import Toolchain, locate_toolchain, with_version
 
@@ -98,7 +100,7 @@ async def transcode_vod_async(source: Path | str, outdir: Path | str, *,
         publication.abort()
         raise
     return TranscodeResult(stream_id=publication.stream_id, path=publication.outdir,
-                           master=publication.outdir / MASTER_NAME, source=info, renditions=results,
+                           master=publication.outdir / MASTER_PLAYLIST, source=info, renditions=results,
                            toolchain=toolchain, argv=tuple(argv), wall_seconds=time.monotonic() - started)
 
 

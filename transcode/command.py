@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from hls_server.core.names import INIT_SEGMENT, MEDIA_PLAYLIST, SEGMENT_STEM
+
 from .errors import TranscodeError
 from .ladder import Rendition
 from .probe import AudioStream, MediaInfo, input_url
@@ -24,7 +26,6 @@ MIN_SEGMENT_SECONDS = 1.0
 MAX_SEGMENT_SECONDS = 60.0
 DEFAULT_PRESET = "veryfast"
 DEFAULT_CODEC = "h264"
-PLAYLIST_NAME = "index.m3u8"
 MAX_MUXING_QUEUE = 4096
 """Packets buffered per output while the slowest encoder catches up (ffmpeg's default is too small
 for a ladder of encoders fed from one decoder)."""
@@ -137,7 +138,7 @@ def build_argv(ffmpeg: str, source: Path, info: MediaInfo, renditions: Sequence[
         argv += _audio_args(info.audio, renditions)
     argv += ["-max_muxing_queue_size", str(MAX_MUXING_QUEUE)]
     argv += _hls_args(options)
-    argv += ["-var_stream_map", " ".join(stream_map), f"%v/{PLAYLIST_NAME}"]
+    argv += ["-var_stream_map", " ".join(stream_map), f"%v/{MEDIA_PLAYLIST}"]
     return argv
 
 
@@ -172,5 +173,5 @@ def _hls_args(options: EncodeOptions) -> list[str]:
             "-hls_flags", "independent_segments",
             "-hls_segment_type", "fmp4" if options.segment_format == "fmp4" else "mpegts"]
     if options.segment_format == "fmp4":
-        args += ["-hls_fmp4_init_filename", "init.mp4"]
-    return [*args, "-hls_segment_filename", f"%v/seg_%05d.{options.segment_extension}"]
+        args += ["-hls_fmp4_init_filename", INIT_SEGMENT]
+    return [*args, "-hls_segment_filename", f"%v/{SEGMENT_STEM}.{options.segment_extension}"]

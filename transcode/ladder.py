@@ -14,10 +14,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from hls_server.core.names import is_id
+
 from .errors import LadderError
 from .probe import MediaInfo
 
-NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MAXRATE_FACTOR = 1.07
 """Capped VBR: peaks stay within 7% of the target, which keeps BANDWIDTH honest for players."""
 BUFSIZE_FACTOR = 1.5
@@ -159,7 +160,7 @@ def _checked(rungs: Iterable[Rung]) -> tuple[Rung, ...]:
     result = tuple(rungs)
     seen: set[str] = set()
     for rung in result:
-        if not NAME_RE.match(rung.name) or rung.name == AUDIO_ONLY_NAME:
+        if not is_id(rung.name) or rung.name == AUDIO_ONLY_NAME:
             raise LadderError(f"rendition name {rung.name!r} is not allowed: use 1-64 of A-Z a-z 0-9 _ -")
         if rung.name in seen:
             raise LadderError(f"rendition {rung.name!r} is listed twice")

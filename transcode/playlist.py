@@ -13,11 +13,12 @@ from pathlib import Path
 
 import m3u8
 
+from hls_server.core.names import MASTER_PLAYLIST, MEDIA_PLAYLIST
+
 from .bitstream import AAC_LC, h264_codec_from_mp4, h264_codec_from_ts
-from .command import PLAYLIST_NAME, SegmentFormat
+from .command import SegmentFormat
 from .errors import TranscodeError
 from .ladder import Rendition
-from .publish import MASTER_NAME
 
 
 @dataclass(frozen=True)
@@ -35,13 +36,13 @@ class RenditionResult:
 
     @property
     def uri(self) -> str:
-        return f"{self.name}/{PLAYLIST_NAME}"
+        return f"{self.name}/{MEDIA_PLAYLIST}"
 
 
 def measure_rendition(workdir: Path, rendition: Rendition, frame_rate: float | None,
                       segment_format: SegmentFormat) -> RenditionResult:
     folder = workdir / rendition.name
-    playlist_path = folder / PLAYLIST_NAME
+    playlist_path = folder / MEDIA_PLAYLIST
     if not playlist_path.is_file():
         raise TranscodeError(f"ffmpeg finished but wrote no playlist for rendition {rendition.name}")
     playlist = m3u8.loads(playlist_path.read_text(encoding="utf-8"))
@@ -97,6 +98,6 @@ def master_playlist(results: Sequence[RenditionResult]) -> str:
 
 
 def write_master(workdir: Path, results: Sequence[RenditionResult]) -> Path:
-    path = workdir / MASTER_NAME
+    path = workdir / MASTER_PLAYLIST
     path.write_text(master_playlist(results), encoding="utf-8")
     return path

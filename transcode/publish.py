@@ -17,10 +17,10 @@ import secrets
 import shutil
 from pathlib import Path
 
-from .errors import OutputError, OutputExists
-from .ladder import NAME_RE
+from hls_server.core.names import ID_RULE, MASTER_PLAYLIST, is_id
 
-MASTER_NAME = "master.m3u8"
+from .errors import OutputError, OutputExists
+
 PARTIAL_MARK = ".partial-"
 RETIRED_MARK = ".retired-"
 _AT_FDCWD = -100
@@ -30,17 +30,17 @@ _RENAME_EXCHANGE = 2
 def validate_stream_dir(outdir: Path, *, force: bool) -> str:
     """Check ``outdir`` can become (or replace) a stream directory; return its stream id."""
     stream_id = outdir.name
-    if not NAME_RE.match(stream_id):
+    if not is_id(stream_id):
         raise OutputError(f"stream id {stream_id!r} (the output folder's name) is not valid: "
-                          "use 1-64 characters from A-Z a-z 0-9 _ -")
+                          f"use {ID_RULE}")
     if outdir.is_symlink() or (outdir.exists() and not outdir.is_dir()):
         raise OutputError(f"{outdir} exists and is not a directory; choose another output folder")
     if outdir.exists():
         if not force:
             raise OutputExists(f"{outdir} already exists; pass --force to replace it once the new "
                                "encode is complete")
-        if not (outdir / MASTER_NAME).is_file() and any(outdir.iterdir()):
-            raise OutputError(f"{outdir} is not empty and holds no {MASTER_NAME}; refusing to replace a "
+        if not (outdir / MASTER_PLAYLIST).is_file() and any(outdir.iterdir()):
+            raise OutputError(f"{outdir} is not empty and holds no {MASTER_PLAYLIST}; refusing to replace a "
                               "folder that is not a stream, even with --force")
     return stream_id
 

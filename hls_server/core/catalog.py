@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import m3u8
 
 from .errors import NotFound
-from .grants import is_name
-from .media import MASTER_PLAYLIST, MediaRoot
+from .media import MediaRoot
+from .names import MASTER_PLAYLIST, is_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +63,7 @@ def describe_stream(media: MediaRoot, stream: str) -> StreamInfo | None:
 def scan_streams(media: MediaRoot) -> list[StreamInfo]:
     """Every published stream in the media root (a directory with a master playlist), sorted by id."""
     try:
-        names = sorted(entry.name for entry in os.scandir(media.root) if entry.is_dir() and is_name(entry.name))
+        names = sorted(entry.name for entry in os.scandir(media.root) if entry.is_dir() and is_id(entry.name))
     except OSError:
         return []
     return [info for info in map(lambda name: describe_stream(media, name), names) if info is not None]

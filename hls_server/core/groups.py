@@ -17,7 +17,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from .errors import BadRequest, ConfigError
-from .grants import is_name
+from .names import ID_RULE, is_id
 
 GROUPS_FILE = "groups.json"
 FORMAT_VERSION = 1
@@ -106,7 +106,7 @@ def validate_members(streams: object) -> frozenset[str]:
 
 
 def _check_name(value: object, what: str = "group id") -> bool:
-    if not is_name(value):
+    if not is_id(value):
         shown = repr(value)[:70] if isinstance(value, str) else type(value).__name__
-        raise BadRequest(f"invalid {what} {shown}: use 1-64 letters, digits, '-' or '_'")
+        raise BadRequest(f"invalid {what} {shown}: use {ID_RULE}")
     return True

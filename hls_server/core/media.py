@@ -22,15 +22,6 @@ from pathlib import Path
 from .errors import NotFound
 from .rewrite import PlaylistTemplate, compile_playlist
 
-MASTER_PLAYLIST = "master.m3u8"
-PLAYLIST_PATTERN = r"[A-Za-z0-9_-]{1,64}\.m3u8"
-SEGMENT_PATTERN = r"[A-Za-z0-9_-]{1,128}\.(?:ts|m4s|mp4)"
-CONTENT_TYPES = {
-    ".m3u8": "application/vnd.apple.mpegurl",
-    ".ts": "video/mp2t",
-    ".m4s": "video/iso.segment",
-    ".mp4": "video/mp4",  # fMP4 init sections
-}
 MAX_PLAYLIST_BYTES = 16 << 20
 DEFAULT_CACHE_ENTRIES = 4096
 _ENDLIST = re.compile(rb"^#EXT-X-ENDLIST\s*$", re.MULTILINE)

@@ -69,6 +69,7 @@ class KeySettings:
     require_exp: bool = True
     require_iat: bool = False
     max_lifetime: float | None = None  # exp - iat must not exceed it (needs iat)
+    scope: str | None = None  # a value the token's scope/scp claim must hold (admin tokens from a shared issuer)
 
     @property
     def configured(self) -> bool:

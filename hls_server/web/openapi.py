@@ -16,12 +16,13 @@ from typing import Any
 
 from .. import __version__
 from ..core.errors import AuthError, RequestError
-from ..core.grants import NAME_RE
 from ..core.groups import MAX_STREAMS_PER_GROUP
-from ..core.media import MASTER_PLAYLIST, PLAYLIST_PATTERN, SEGMENT_PATTERN
+from ..core.names import ID_PATTERN as ID_RE_PATTERN
+from ..core.names import MASTER_PLAYLIST, PLAYLIST_PATTERN, SEGMENT_PATTERN
 from ..core.settings import DEFAULT_ADMIN_MAX_LIFETIME, DEFAULT_MAX_TOKEN_TTL, DEFAULT_TOKEN_TTL
+from .routes.player import ASSET_PATTERN, VENDOR_PATTERN
 
-ID_PATTERN = f"^{NAME_RE.pattern}$"
+ID_PATTERN = f"^{ID_RE_PATTERN}$"
 PLAYLIST_NAME_PATTERN = f"^{PLAYLIST_PATTERN}$"
 RENDITION_FILE_PATTERN = f"^(?:{PLAYLIST_PATTERN}|{SEGMENT_PATTERN})$"
 JSON = "application/json"
@@ -30,7 +31,7 @@ SEGMENT_TYPES = ("video/mp2t", "video/iso.segment", "video/mp4")
 
 Json = dict[str, Any]
 
-ADMIN_SECURITY: list[Json] = [{"adminBearer": []}, {"adminAuthorization": []}]
+ADMIN_SECURITY: list[Json] = [{"adminBearer": []}, {"adminAuthorization": []}, {"adminOpenTok": []}]
 VIEWER_SECURITY: list[Json] = [{"viewerQuery": []}, {"viewerBearer": []}]
 NO_SECURITY: list[Json] = []
 
@@ -43,11 +44,13 @@ claim). Send one as `?token=` on the master playlist URL: the origin copies it i
 it serves, so a stock HLS player needs no change. An `Authorization: Bearer` header works as well. Two different
 tokens in one request are refused.
 
-**Admin tokens** open the REST API, in the `Authorization` header only (never in the URL, where logs and referrers
-would keep it): `Bearer <jwt>`, or the bare `<jwt>` that Ant Media's JWT REST API filter sends. They are signed with
-the admin secret (`HLSGATE_ADMIN_SECRET`), carry `iat` and `exp` at most {DEFAULT_ADMIN_MAX_LIFETIME:g} seconds
-apart (`admin.max_lifetime`), and either `"type": "admin"` or OpenTok's `"ist": "project"`. `hlsgate admin-token`
-prints one. A server without an admin key answers every API call with 503.
+**Admin tokens** open the REST API, in a header only (never in the URL, where logs and referrers would keep it):
+`Authorization: Bearer <jwt>`, the bare `Authorization: <jwt>` that Ant Media's JWT REST API filter sends, or OpenTok's
+`X-OPENTOK-AUTH: <jwt>`. A token verified by an admin key (`HLSGATE_ADMIN_SECRET`, admin secrets by `kid`, or the
+admin JWKS) is an admin token: it needs no `type` claim (Ant Media's, OpenTok's and OAuth access tokens carry none),
+and any `type` but `admin` is refused. It carries `iat` and `exp` at most {DEFAULT_ADMIN_MAX_LIFETIME:g} seconds apart
+(`admin.max_lifetime`), and the configured `admin.audience`, `admin.issuer` and `admin.scope` (in `scope` or `scp`).
+`hlsgate admin-token` prints one. A server without an admin key answers every API call with 503.
 
 Errors are JSON objects `{{"error": code, "error_description": text}}`; the description says what to do and never
 contains a token. Authentication failures are 401 with `WWW-Authenticate: Bearer error="invalid_token"`.
@@ -86,7 +89,7 @@ def _error_response(status: int, description: str) -> Json:
 def _admin_errors(*statuses: int) -> Json:
     names = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 413: "PayloadTooLarge",
              503: "ApiOff"}
-    return {str(status): _ref("responses", names[status]) for status in sorted({401, 403, 503, *statuses})}
+    return {str(status): _ref("responses", names[status]) for status in sorted({401, 503, *statuses})}
 
 
 def _id_schema(what: str, examples: list[str]) -> Json:
@@ -306,8 +309,8 @@ def _components() -> Json:
                                            "description names the field."),
         "Unauthorized": _error_response(401, "No token, or a token that is malformed, forged, expired, not yet "
                                              "valid, too large, or conflicting with a second token."),
-        "Forbidden": _error_response(403, "The token is valid but does not grant this: a viewer token on the "
-                                          "API, or a token for another stream."),
+        "Forbidden": _error_response(403, "The token is valid but does not grant this: a token for another "
+                                          "stream or group, or a publish token asking for a player config."),
         "NotFound": _error_response(404, "No such stream, group or file."),
         "PayloadTooLarge": _error_response(413, "The request body is larger than 64 KiB."),
         "ApiOff": _error_response(503, "The server is not set up for this: no admin key is configured "
@@ -338,6 +341,8 @@ def _components() -> Json:
         "adminAuthorization": {"type": "apiKey", "in": "header", "name": "Authorization",
                                "description": "An admin token as the bare header value `Authorization: <jwt>`, as "
                                               "Ant Media's JWT REST API filter sends it."},
+        "adminOpenTok": {"type": "apiKey", "in": "header", "name": "X-OPENTOK-AUTH",
+                         "description": "An admin token in OpenTok's REST authentication header."},
         "viewerQuery": {"type": "apiKey", "in": "query", "name": "token",
                         "description": "A play or publish token in the URL. Given on the master playlist, it is "
                                        "carried into every URL the origin writes into playlists."},
@@ -487,7 +492,6 @@ def _api_paths() -> Json:
 
 
 def _media_paths() -> Json:
-    from .routes.player import ASSET_PATTERN, VENDOR_PATTERN  # here: player imports the API, which imports this module
 
     media_headers = {"Cache-Control": _ref("headers", "MediaCacheControl"), "ETag": _ref("headers", "ETag")}
     not_modified = {"description": "Not modified (If-None-Match matched the ETag).", "headers": media_headers}

@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from hls_server.web.routes.player import player_config
+from hls_server.core.player_config import player_config
 
 from .conftest import (
     ADMIN_SECRET,

@@ -28,7 +28,7 @@ import aiohttp
 import pytest
 
 from hls_server.core.media import FileVersion
-from hls_server.web.app import SERVICES
+from hls_server.web.context import SERVICES
 
 from ..conftest import HLSGATE, REPO
 from .conftest import (

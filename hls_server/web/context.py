@@ -1,0 +1,74 @@
+"""The services every route shares, built once per application, and the two things a route reads from a request
+for security: its credentials (handed to the gate) and nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import aiohttp
+from aiohttp import web
+
+from .. import __version__
+from ..core.auth.credentials import AUTHORIZATION_HEADER, OPENTOK_HEADER, QUERY_PARAM, Credentials
+from ..core.auth.keys import JwksSource
+from ..core.auth.minting import Minter
+from ..core.auth.verifier import Verifier
+from ..core.gate import Gate
+from ..core.groups import GroupStore
+from ..core.media import MediaRoot, PlaylistCache
+from ..core.settings import KeySettings, Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    settings: Settings
+    media: MediaRoot
+    playlists: PlaylistCache
+    groups: GroupStore
+    gate: Gate
+    minter: Minter
+
+
+SERVICES = web.AppKey("services", Services)
+
+
+def build_services(settings: Settings) -> Services:
+    """Read key files and the groups file, refusing weak keys and damaged state here, before anything listens."""
+    media = MediaRoot(settings.media_root)
+    groups = GroupStore(settings.state_dir)
+    groups.load()
+    viewer = _verifier(settings, settings.viewer, admin=False) if settings.auth_enabled else None
+    admin = _verifier(settings, settings.admin, admin=True) if settings.admin.configured else None
+    return Services(settings, media, PlaylistCache(media, settings.playlist_revalidate), groups,
+                    Gate(viewer=viewer, admin=admin, groups=groups), Minter.from_settings(settings))
+
+
+def _verifier(settings: Settings, keys: KeySettings, *, admin: bool) -> Verifier:
+    jwks = None
+    if keys.jwks_url:
+        jwks = JwksSource(keys.jwks_url, keys.algorithms, ttl=settings.jwks_ttl,
+                          min_refetch=settings.jwks_min_refetch, timeout=settings.jwks_timeout)
+    return Verifier(keys, max_token_bytes=settings.max_token_bytes, cache_size=settings.token_cache_size,
+                    admin=admin, jwks=jwks)
+
+
+async def key_sources(app: web.Application) -> AsyncIterator[None]:
+    """``cleanup_ctx``: the JWKS sources' HTTP client, and their first fetch (a failure is logged, not fatal)."""
+    sources = [v.jwks for v in app[SERVICES].gate.verifiers if v.jwks is not None]
+    if not sources:
+        yield
+        return
+    async with aiohttp.ClientSession(headers={"User-Agent": f"hlsgate/{__version__}"}) as session:
+        for source in sources:
+            source.bind(session)
+            await source.refresh()
+        yield
+
+
+def credentials(request: web.Request) -> Credentials:
+    """Every token the request carries, where it carries it; the gate decides what they are worth."""
+    headers = request.headers
+    return Credentials(tuple(request.query.getall(QUERY_PARAM, ())), tuple(headers.getall(AUTHORIZATION_HEADER, ())),
+                       tuple(headers.getall(OPENTOK_HEADER, ())))
