@@ -33,8 +33,16 @@ shown, since a client at 100% means the figure is the client's limit, not the se
 rest of the machine used: it is shared, and a sample during which it took more than ``--max-noise`` of a core
 is run again (twice at most); one still noisy is starred and left out of the medians.
 
+``--compare REV`` (repeatable) runs hlsgate at another commit too, as ``hlsgate-auth@<commit>``,
+``hlsgate-auth-header@<commit>`` and ``hlsgate-noauth@<commit>``: the commit is checked out into a temporary
+detached ``git worktree`` (removed afterwards, on errors and Ctrl-C too) and served by this venv's Python with
+``PYTHONPATH`` set to the checkout; where its modules are imported from is checked before anything runs. Its
+servers get the same files, token, CPU and checks, in the same rounds, and an ``after/before`` line per workload
+gives this tree against the revision with the spread of the per-round ratios and which side was CPU-bound.
+
     .venv/bin/python bench/origin_throughput.py                      # 5 rounds of 10 s per contender
     .venv/bin/python bench/origin_throughput.py --rounds 9 --out bench/out/origin.md
+    .venv/bin/python bench/origin_throughput.py --compare main       # this tree (after) against main (before)
     .venv/bin/python bench/origin_throughput.py --quick              # smoke: 1 round of 1 s, tiny files
 
 The exit status is 0 whether targets are met or missed (the ratio lines say PASS or MISS); it is non-zero
@@ -63,11 +71,12 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from processes import stop  # bench/processes.py: run as a script, bench/ is on sys.path
+# bench/processes.py: run as a script, bench/ is on sys.path
+from processes import git, interrupt_on_sigterm, stop, worktree
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
@@ -95,6 +104,11 @@ NGINX_SUB_FILTER = "nginx-secure_link+sub_filter"
 HLSGATE_AUTH = "hlsgate-auth"
 HLSGATE_NOAUTH = "hlsgate-noauth"
 HLSGATE_HEADER = "hlsgate-auth-header"
+COMPARED = (HLSGATE_AUTH, HLSGATE_HEADER, HLSGATE_NOAUTH)
+"""The contenders a ``--compare`` revision runs as too (``hlsgate-auth@<commit>`` ...)."""
+HLSGATE_MODULE = "hls_server.cli"
+PROJECT_PACKAGES = ("hls_server", "transcode")
+SUBJECT_CHARS = 60
 
 TARGET_AUTH_COST = 0.95
 TARGET_SEGMENTS_VS_SECURE_LINK = 0.60
@@ -128,6 +142,20 @@ NOISY_PAUSE_SECONDS = 5.0
 
 SECRET_QUERY = re.compile(r"\b(token|md5)=[^&\s'\"]+")
 RESULT_MARK = "BENCH-RESULT "
+IMPORT_PROBE = f"""\
+# Run with the server's Python, environment and working directory: where does its hlsgate come from?
+import importlib, json, pkgutil, sys
+import {HLSGATE_MODULE}
+import hls_server
+for info in pkgutil.walk_packages(hls_server.__path__, "hls_server.", onerror=lambda name: None):
+    if not info.name.endswith(".__main__"):
+        try:
+            importlib.import_module(info.name)
+        except Exception:
+            pass  # a module this venv cannot import: the server would not use it either
+print(json.dumps({{name: getattr(module, "__file__", None) for name, module in sys.modules.items()
+                  if name.partition(".")[0] in {PROJECT_PACKAGES!r}}}))
+"""
 WRK_SCRIPT = """\
 -- Written by bench/origin_throughput.py: exact totals once at the end (a per-request Lua callback would slow
 -- wrk down and become the bottleneck).
@@ -238,6 +266,8 @@ class Settings:
     quick: bool
     max_noise: float
     retries: int
+    compare: tuple[str, ...] = ()
+    """Git revisions whose hlsgate runs too (``--compare``), as given."""
 
 
 @dataclass(frozen=True)
@@ -263,6 +293,11 @@ class Contender:
     """URL path -> the query string that makes the request valid for this contender ('' for none)."""
     headers: Mapping[str, str] = field(default_factory=dict)
     """Request headers every request of this contender carries (the Authorization form of the token)."""
+
+    @property
+    def family(self) -> str:
+        """What kind of contender this is: the key without a revision's ``@commit``."""
+        return self.key.partition("@")[0]
 
     def target(self, path: str) -> str:
         query = self.queries.get(path, "")
@@ -302,6 +337,19 @@ class Server:
     name: str
     proc: subprocess.Popen[bytes]
     log: Path
+
+
+@dataclass(frozen=True)
+class Revision:
+    """Another commit of hlsgate, served from a temporary checkout by this venv's Python and dependencies."""
+    given: str
+    """As on the command line (``HEAD``, ``main~3``, a hash)."""
+    commit: str
+    short: str
+    subject: str
+
+    def key(self, family: str) -> str:
+        return f"{family}@{self.short}"
 
 
 @dataclass
@@ -481,15 +529,20 @@ def start_nginx(nginx: str, pin: Sequence[str], prefix: Path, media: Media, secr
     return start("nginx", [*pin, *base], prefix / "stdout.log")
 
 
-def hlsgate_env(secret: str) -> dict[str, str]:
-    """The caller's environment without any other HLSGATE_ setting that could change what is measured."""
+def hlsgate_env(secret: str, source: Path | None = None) -> dict[str, str]:
+    """The caller's environment without any other HLSGATE_ setting that could change what is measured.
+    With ``source`` (a revision's checkout), PYTHONPATH is that tree alone, so it comes before the editable
+    install of this one and nothing the caller put on PYTHONPATH can shadow it."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HLSGATE_")}
     env["HLSGATE_JWT_SECRET"] = secret
+    if source is not None:
+        env["PYTHONPATH"] = str(source)
     return env
 
 
-def check_hlsgate_serves(hlsgate: Sequence[str]) -> None:
-    done = subprocess.run([*hlsgate, "serve", "--help"], capture_output=True, text=True,
+def check_hlsgate_serves(hlsgate: Sequence[str], env: Mapping[str, str] | None = None,
+                         cwd: Path | None = None) -> None:
+    done = subprocess.run([*hlsgate, "serve", "--help"], capture_output=True, text=True, env=env, cwd=cwd,
                           timeout=CLI_TIMEOUT_SECONDS, stdin=subprocess.DEVNULL, check=False)
     if done.returncode != 0:
         raise BenchError(f"`{shlex.join(hlsgate)} serve` is not available (exit status {done.returncode}): "
@@ -516,10 +569,56 @@ def secure_link_query(uri: str, secret: str, expires: int) -> str:
 
 
 def start_hlsgate(name: str, hlsgate: Sequence[str], pin: Sequence[str], media: Media, port: int, secret: str,
-                  log: Path, *, auth: bool) -> Server:
+                  log: Path, *, auth: bool, source: Path | None = None) -> Server:
     argv = [*pin, *hlsgate, "serve", "--media-root", str(media.media_root), "--host", HOST, "--port", str(port),
             "--no-access-log", *([] if auth else ["--no-auth"])]
-    return start(name, argv, log, hlsgate_env(secret))
+    return start(name, argv, log, hlsgate_env(secret, source))
+
+
+# --- other revisions ----------------------------------------------------------------------------
+
+def revision_command() -> list[str]:
+    """How a revision's checkout is run: this venv's Python (its dependencies), the checkout's sources."""
+    return [sys.executable, "-m", HLSGATE_MODULE]
+
+
+def resolve_revisions(given: Sequence[str]) -> list[Revision]:
+    """Each ``--compare`` argument as a commit of this repository (the same commit twice is run once)."""
+    revisions: list[Revision] = []
+    for rev in given:
+        try:
+            commit = git(REPO, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+            short = git(REPO, "rev-parse", "--short", commit)
+            subject = git(REPO, "log", "-1", "--format=%s", commit)
+        except subprocess.CalledProcessError as err:
+            raise BenchError(f"--compare {rev}: not a commit of the repository at {REPO} "
+                             f"({(err.stderr or '').strip() or 'git rev-parse found nothing'})") from err
+        except (OSError, subprocess.SubprocessError) as err:
+            raise BenchError(f"--compare needs git and a git checkout at {REPO}: {err}") from err
+        if any(r.commit == commit for r in revisions):
+            continue
+        revisions.append(Revision(rev, commit, short, subject))
+    return revisions
+
+
+def check_imported(python: str, env: Mapping[str, str], cwd: Path, root: Path, what: str) -> int:
+    """Run the import probe exactly as the server will be run (Python, environment, working directory) and
+    raise BenchError unless every hlsgate module it loads comes from ``root``. Returns how many it checked."""
+    done = subprocess.run([python, "-c", IMPORT_PROBE], capture_output=True, text=True, env=env, cwd=cwd,
+                          timeout=CLI_TIMEOUT_SECONDS, stdin=subprocess.DEVNULL, check=False)
+    if done.returncode != 0:
+        raise BenchError(f"{what}: `import {HLSGATE_MODULE}` failed (exit status {done.returncode}):\n"
+                         f"{done.stderr.strip()[-LOG_TAIL_CHARS:]}")
+    modules: dict[str, str | None] = json.loads(done.stdout.strip().rpartition("\n")[2])
+    wrong = {name: file for name, file in modules.items()
+             if file is None or not Path(file).resolve().is_relative_to(root.resolve())}
+    if wrong or "hls_server" not in modules:
+        shown = ", ".join(f"{name} from {file}" for name, file in sorted(wrong.items())[:3])
+        found = f"{len(wrong)} of its {len(modules)} modules come from elsewhere ({shown} ...)" if wrong else \
+            "it did not import hls_server"
+        raise BenchError(f"{what} would not run the sources at {root}: {found}. Its figures would belong to "
+                         "another tree; nothing was timed")
+    return len(modules)
 
 
 # --- checking every contender before timing it --------------------------------------------------
@@ -570,20 +669,25 @@ def verify(contenders: Mapping[str, Contender], media: Media, token: str, link_s
             raise BenchError(f"{key}: the segment's body differs from the file")
         for path, original, what in ((PLAYLIST_PATH, playlist, "media playlist"), (MASTER_PATH, master, "master")):
             body = expect(contender, contender.target(path), (200,), f"the {what}")
-            if key == HLSGATE_AUTH:
+            if contender.family == HLSGATE_AUTH:
                 check_propagated(key, body.decode(errors="replace"), original.decode(), f"token={token}", what)
-            elif key == NGINX_SUB_FILTER:
+            elif contender.family == NGINX_SUB_FILTER:
                 check_propagated(key, body.decode(errors="replace"), original.decode(),
                                  contender.queries[path], what)
             elif body != original:
                 raise BenchError(f"{key}: the {what} was not served verbatim")
-    for key in (HLSGATE_AUTH, NGINX_SECURE_LINK):
+    checking = [c for c in contenders.values() if c.family in (HLSGATE_AUTH, NGINX_SECURE_LINK)]
+    for contender in checking:
         for path in (SEGMENT_PATH, PLAYLIST_PATH):
-            expect(contenders[key], path, (401, 403), f"a request for {path} without a token")
-    auth = contenders[HLSGATE_AUTH]
+            expect(contender, path, (401, 403), f"a request for {path} without a token")
     head, payload, signature = token.split(".")
     forged = f"{head}.{payload}.{'A' * len(signature)}"
-    expect(auth, f"{SEGMENT_PATH}?token={forged}", (401,), "a forged token (signature replaced)")
+    for contender in contenders.values():
+        if contender.family == HLSGATE_AUTH:
+            expect(contender, f"{SEGMENT_PATH}?token={forged}", (401,), "a forged token (signature replaced)")
+        elif contender.family == HLSGATE_HEADER:
+            expect(replace(contender, headers={"Authorization": f"Bearer {forged}"}), SEGMENT_PATH, (401,),
+                   "a forged token in Authorization (signature replaced)")
     link = contenders[NGINX_SECURE_LINK]
     expired = int(time.time()) - 60
     expect(link, f"{SEGMENT_PATH}?{secure_link_query(SEGMENT_PATH, link_secret, expired)}", (410,), "an expired link")
@@ -731,7 +835,83 @@ def ratios(results: Results) -> list[Ratio]:
     ]
 
 
-def report_lines(results: Results, media: Media) -> list[str]:
+@dataclass(frozen=True)
+class Side:
+    """One side of an after/before comparison: a contender and the CPU it and wrk used (medians)."""
+    key: str
+    server_cpu: float | None
+    client_cpu: float | None
+
+    @property
+    def bound(self) -> str:
+        if self.server_cpu is not None and self.server_cpu >= SATURATED_CPU:
+            return "server-bound"
+        if self.client_cpu is not None and self.client_cpu >= SATURATED_CPU:
+            return "wrk-bound"
+        return "not CPU-bound"
+
+    def text(self) -> str:
+        return f"{self.key} server {share(self.server_cpu, 0)} wrk {share(self.client_cpu, 0)} {self.bound}"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """This tree's contender against the same contender at another revision, on one workload."""
+    workload: str
+    after: Side
+    before: Side
+    value: float
+    """Median requests/s after / median before."""
+    per_round: tuple[float, ...]
+    """after/before within each round (both samples run minutes apart at most): the noise estimate."""
+
+    @property
+    def noise(self) -> float | None:
+        """Half the spread of the per-round ratios; None with fewer than two rounds."""
+        return (max(self.per_round) - min(self.per_round)) / 2 if len(self.per_round) > 1 else None
+
+    @property
+    def verdict(self) -> str:
+        """Within noise when the rounds disagree on which side is faster (with n rounds agreeing by chance
+        with probability 2/2^n: 5 rounds make a 6% false alarm)."""
+        if len(self.per_round) < 2:
+            return "noise unknown (one round; use --rounds 5 or more)"
+        if min(self.per_round) <= 1.0 <= max(self.per_round):
+            return "within noise"
+        return "SLOWER beyond noise" if max(self.per_round) < 1.0 else "faster beyond noise"
+
+    def line(self) -> str:
+        spread = (f"per round {min(self.per_round):.3f}-{max(self.per_round):.3f} over {len(self.per_round)}, "
+                  f"noise +-{self.noise:.1%}" if self.noise is not None else
+                  f"per round {self.per_round[0]:.3f} over 1" if self.per_round else "no round with both quiet")
+        return (f"ratio after/before {self.workload}s {self.after.key}/{self.before.key}: {self.value:.3f} "
+                f"({spread}) {self.verdict}; cpu {self.after.text()}, {self.before.text()}")
+
+
+def side(results: Results, workload: str, key: str) -> Side:
+    runs = results.counted(workload, key)
+    server = [s.server_cpu for s in runs if s.server_cpu is not None]
+    return Side(key, statistics.median(server) if server else None, statistics.median(s.client_cpu for s in runs))
+
+
+def comparisons(results: Results, revisions: Sequence[Revision]) -> list[Comparison]:
+    """For every revision, each compared contender of this tree against the revision's, per workload. Rounds
+    in which either sample was noisy are left out of the per-round ratios (unless every round was)."""
+    found: list[Comparison] = []
+    for revision in revisions:
+        for family in COMPARED:
+            before = revision.key(family)
+            for workload in WORKLOADS:
+                pairs = list(zip(results.samples[workload][family], results.samples[workload][before], strict=True))
+                quiet = [(a, b) for a, b in pairs if not a.noisy(results.max_noise) and not b.noisy(results.max_noise)]
+                per_round = tuple(a.requests_per_s / b.requests_per_s for a, b in quiet or pairs if b.requests_per_s)
+                found.append(Comparison(workload, side(results, workload, family), side(results, workload, before),
+                                        median_rps(results, workload, family) / median_rps(results, workload, before),
+                                        per_round))
+    return found
+
+
+def report_lines(results: Results, media: Media, revisions: Sequence[Revision] = ()) -> list[str]:
     lines = ["", f"{'workload':<9} {'contender':<28} {'req/s':>10} {'MiB/s':>9} {'B/req':>8} {'p50 ms':>8} "
                  f"{'p99 ms':>8} {'max ms':>8} {'srv cpu':>7} {'wrk cpu':>7} {'other':>7}  req/s per round"]
     for workload, by_key in results.samples.items():
@@ -747,6 +927,8 @@ def report_lines(results: Results, media: Media) -> list[str]:
                 f"{median_share([s.client_cpu for s in runs])} {median_share([s.other_cpu for s in runs])}  "
                 + " ".join(f"{s.requests_per_s:.0f}{'*' if s.noisy(results.max_noise) else ''}" for s in every))
     lines += ["", *(r.line() for r in ratios(results)), ""]
+    if revisions:
+        lines += [*(c.line() for c in comparisons(results, revisions)), ""]
     noisy, total = results.noisy_count()
     lines += [
         f"notes: medians over the rounds' quiet samples (max ms: the largest of all); B/req includes headers. The "
@@ -763,6 +945,12 @@ def report_lines(results: Results, media: Media) -> list[str]:
         "  cpu: share of one core during the run taken by the server's processes, by wrk, and by everything else on "
         "the machine (other processes, interrupts; a high 'other' marks a noisy run).",
     ]
+    if revisions:
+        lines.append(
+            "  after/before: this tree's contender against the same one at the revision (its sources, this venv's "
+            "Python and dependencies, the same token, files and CPU), in the same rounds. Noise: half the spread of "
+            "the per-round ratios; within noise when the rounds disagree on which is faster. A side that is not "
+            "server-bound measured wrk or the machine, not the code.")
     starved = sorted({f"{w} {k}" for w, by_key in results.samples.items() for k in by_key
                       if (cpu := [s.server_cpu for s in results.counted(w, k) if s.server_cpu is not None])
                       and statistics.median(cpu) < SATURATED_CPU})
@@ -813,7 +1001,8 @@ def load_line(when: str) -> str:
     return f"load average {when}: {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
 
 
-def write_out(path: Path, settings: Settings, header: Sequence[str], lines: Sequence[str], results: Results) -> None:
+def write_out(path: Path, settings: Settings, header: Sequence[str], lines: Sequence[str], results: Results,
+              revisions: Sequence[Revision] = ()) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix == ".json":
         document: dict[str, Any] = {
@@ -826,6 +1015,9 @@ def write_out(path: Path, settings: Settings, header: Sequence[str], lines: Sequ
                                 "bytes_per_s": statistics.median(s.bytes_per_s for s in results.counted(w, k))}
                             for k, runs in by_key.items()} for w, by_key in results.samples.items()},
             "ratios": [{**asdict(r), "verdict": r.verdict} for r in ratios(results)],
+            "revisions": [asdict(r) for r in revisions],
+            "after_before": [{**asdict(c), "noise": c.noise, "verdict": c.verdict}
+                             for c in comparisons(results, revisions)],
             "problems": results.problems,
         }
         path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
@@ -859,18 +1051,28 @@ def report_server_logs(servers: Sequence[Server], prefix: Path) -> None:
 def run(settings: Settings) -> int:
     wrk_pin, server_pin, pin_note = pinning()
     check_hlsgate_serves(settings.hlsgate)
+    revisions = resolve_revisions(settings.compare)
     header = machine_lines(settings, pin_note)
     for line in header:
         say(line)
     jwt_secret = secrets.token_urlsafe(48)
     link_secret = secrets.token_urlsafe(24)
-    token = mint_token(settings.hlsgate, jwt_secret)
-    with tempfile.TemporaryDirectory(prefix="hlsgate-origin-bench-") as tmp, servers_running() as servers:
+    token = mint_token(settings.hlsgate, jwt_secret)  # a revision's server checks the same HS256 token
+    with tempfile.TemporaryDirectory(prefix="hlsgate-origin-bench-") as tmp, contextlib.ExitStack() as checkouts, \
+            servers_running() as servers:
+        # Exits in reverse: the servers stop, then the checkouts they run from go, then the directory.
         work = Path(tmp)
+        sources = {r.short: checkouts.enter_context(worktree(REPO, r.commit, work / f"hlsgate-{r.short}"))
+                   for r in revisions}
+        source_lines = check_sources(settings, revisions, sources, jwt_secret, work)
+        for line in source_lines:
+            say(line)
+        header += source_lines
         media = write_media(work / "www", settings.segment_bytes, settings.playlist_segments)
         script = work / "result.lua"
         script.write_text(WRK_SCRIPT, encoding="utf-8")
-        static_port, secure_port, sub_filter_port, auth_port, noauth_port = free_ports(5)
+        static_port, secure_port, sub_filter_port, auth_port, noauth_port, *revision_ports = \
+            free_ports(5 + 2 * len(revisions))
         servers.append(start_nginx(settings.nginx, server_pin, work / "nginx", media, link_secret, static_port,
                                    secure_port, sub_filter_port))
         servers.append(start_hlsgate(HLSGATE_AUTH, settings.hlsgate, server_pin, media, auth_port, jwt_secret,
@@ -878,8 +1080,17 @@ def run(settings: Settings) -> int:
         servers.append(start_hlsgate(HLSGATE_NOAUTH, settings.hlsgate, server_pin, media, noauth_port, jwt_secret,
                                      work / "hlsgate-noauth.log", auth=False))
         nginx, auth, noauth = servers
-        for server, port in ((nginx, static_port), (auth, auth_port), (noauth, noauth_port)):
-            wait_ready(server, port)
+        ports = {nginx.name: static_port, auth.name: auth_port, noauth.name: noauth_port}
+        for index, revision in enumerate(revisions):
+            for family, port in ((HLSGATE_AUTH, revision_ports[2 * index]),
+                                 (HLSGATE_NOAUTH, revision_ports[2 * index + 1])):
+                name = revision.key(family)
+                servers.append(start_hlsgate(name, revision_command(), server_pin, media, port, jwt_secret,
+                                             work / f"{name}.log", auth=family == HLSGATE_AUTH,
+                                             source=sources[revision.short]))
+                ports[name] = port
+        for server in servers:
+            wait_ready(server, ports[server.name])
         wait_ready(nginx, secure_port)
         wait_ready(nginx, sub_filter_port)
         expires = int(time.time()) + TOKEN_TTL_SECONDS
@@ -887,36 +1098,80 @@ def run(settings: Settings) -> int:
                                                                                  MASTER_PATH)}
         folder = secure_link_query(f"/hls/{STREAM}/", link_secret, expires)  # sub_filter propagates one link
         folder_link = {path: folder for path in (SEGMENT_PATH, PLAYLIST_PATH, MASTER_PATH)}
-        with_token = {path: f"token={token}" for path in (SEGMENT_PATH, PLAYLIST_PATH, MASTER_PATH)}
         contenders = {
             NGINX_STATIC: Contender(NGINX_STATIC, static_port, nginx.proc.pid, {}),
             NGINX_SECURE_LINK: Contender(NGINX_SECURE_LINK, secure_port, nginx.proc.pid, link),
             NGINX_SUB_FILTER: Contender(NGINX_SUB_FILTER, sub_filter_port, nginx.proc.pid, folder_link),
-            HLSGATE_AUTH: Contender(HLSGATE_AUTH, auth_port, auth.proc.pid, with_token),
-            HLSGATE_HEADER: Contender(HLSGATE_HEADER, auth_port, auth.proc.pid, {},
-                                      {"Authorization": f"Bearer {token}"}),
-            HLSGATE_NOAUTH: Contender(HLSGATE_NOAUTH, noauth_port, noauth.proc.pid, {}),
         }
+        by_name = {s.name: s for s in servers}
+        for suffix in ["", *(f"@{r.short}" for r in revisions)]:
+            auth_server, noauth_server = by_name[HLSGATE_AUTH + suffix], by_name[HLSGATE_NOAUTH + suffix]
+            for contender in hlsgate_contenders(suffix, ports[auth_server.name], auth_server.proc.pid,
+                                                ports[noauth_server.name], noauth_server.proc.pid, token):
+                contenders[contender.key] = contender
         verify(contenders, media, token, link_secret)
         processes = ", ".join(f"{s.name} {len(process_tree(s.proc.pid))}" for s in servers)
+        also = f" The same checks passed for {', '.join(k for k in contenders if '@' in k)}." if revisions else ""
         say(f"checked: every contender returns 200 and the expected bodies (hlsgate-auth: the token on every "
             f"playlist URI); no token gives 401/403, a forged JWT 401, an expired link 410, a wrong link 403. "
-            f"Processes per server: {processes}.")
+            f"Processes per server: {processes}.{also}")
         say(load_line("before"))
         results = run_rounds(settings, wrk_pin, script, contenders)
         say(load_line("after"))
-        lines = report_lines(results, media)
+        lines = report_lines(results, media, revisions)
         for line in lines:
             say(line)
         report_server_logs(servers, work / "nginx")
         if settings.out is not None:
-            write_out(settings.out, settings, header, lines, results)
+            write_out(settings.out, settings, header, lines, results, revisions)
             say(f"\nresults written to {settings.out}")
     non_2xx = [p for p in results.problems if "non-2xx" in p]
     if non_2xx:
         raise BenchError(f"{len(non_2xx)} runs had non-2xx responses under load (see above): their figures count "
                          "errors, not served files")
     return 0
+
+
+def hlsgate_contenders(suffix: str, auth_port: int, auth_pid: int, noauth_port: int, noauth_pid: int,
+                       token: str) -> list[Contender]:
+    """hlsgate-auth, hlsgate-auth-header and hlsgate-noauth of one tree (``suffix``: '' or ``@<commit>``)."""
+    with_token = {path: f"token={token}" for path in (SEGMENT_PATH, PLAYLIST_PATH, MASTER_PATH)}
+    return [
+        Contender(HLSGATE_AUTH + suffix, auth_port, auth_pid, with_token),
+        Contender(HLSGATE_HEADER + suffix, auth_port, auth_pid, {}, {"Authorization": f"Bearer {token}"}),
+        Contender(HLSGATE_NOAUTH + suffix, noauth_port, noauth_pid, {}),
+    ]
+
+
+def check_sources(settings: Settings, revisions: Sequence[Revision], sources: Mapping[str, Path], secret: str,
+                  work: Path) -> list[str]:
+    """Which sources each hlsgate will run, asked of the same Python, environment and working directory as its
+    server's. A revision importing anything from outside its checkout is an error; so is this tree's server
+    when revisions are compared (otherwise the line only says where it comes from)."""
+    lines = []
+    python, *rest = settings.hlsgate
+    if rest == ["-m", HLSGATE_MODULE]:
+        try:
+            count = check_imported(python, hlsgate_env(secret), work, REPO, "this tree's hlsgate")
+            lines.append(f"sources: this tree's hlsgate imports its {count} modules from {REPO}")
+        except BenchError as err:
+            if revisions:
+                raise
+            lines.append(f"sources: not this checkout's ({err})")
+    elif revisions:
+        raise BenchError(f"--compare needs this tree run as `PYTHON -m {HLSGATE_MODULE}` (--hlsgate), to check "
+                         "which sources it runs")
+    for revision in revisions:
+        source = sources[revision.short]
+        env = hlsgate_env(secret, source)
+        what = f"hlsgate@{revision.short}"
+        check_hlsgate_serves(revision_command(), env, work)
+        count = check_imported(sys.executable, env, work, source, what)
+        subject = revision.subject[:SUBJECT_CHARS] + ("..." if len(revision.subject) > SUBJECT_CHARS else "")
+        lines.append(f"sources: {what} = --compare {revision.given} ({revision.commit[:12]} {subject!r}) checked out "
+                     f"at {source}, run as `{shlex.join(revision_command())}` with PYTHONPATH set to it; "
+                     f"its {count} modules imported from there")
+    return lines
 
 
 def parse_args(argv: Sequence[str] | None) -> Settings:
@@ -942,6 +1197,10 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
     p.add_argument("--quick", action="store_true", help="smoke run: 1 round of 1 s, tiny files (figures mean nothing)")
     p.add_argument("--hlsgate", default=shlex.join([sys.executable, "-m", "hls_server.cli"]), metavar="COMMAND",
                    help="how to run hlsgate (default: this Python with -m hls_server.cli)")
+    p.add_argument("--compare", action="append", default=[], metavar="REV",
+                   help="also run hlsgate at git revision REV (checked out into a temporary worktree, run by this "
+                        "venv's Python) as hlsgate-auth@REV, -auth-header@REV and -noauth@REV, and print after/before "
+                        "ratios of this tree against it; repeatable")
     p.add_argument("--nginx", help="nginx binary (default: from PATH, then /usr/sbin)")
     p.add_argument("--wrk", help="wrk binary (default: from PATH)")
     args = p.parse_args(argv)
@@ -961,18 +1220,21 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
         p.error("--segment-mib must be between 1/1024 (1 KiB) and 256")
     if not 1 <= playlist_segments <= 100_000:
         p.error("--playlist-segments must be 1 to 100000")
+    if any(not rev or rev.startswith("-") for rev in args.compare):
+        p.error("--compare takes a git revision (a hash, a branch, HEAD~1 ...)")
     try:
         return Settings(rounds=rounds, duration=duration, connections=args.connections,
                         segment_bytes=round(segment_mib * MIB), playlist_segments=playlist_segments, warmup=warmup,
                         hlsgate=tuple(shlex.split(args.hlsgate)), nginx=find_tool("nginx", args.nginx),
                         wrk=find_tool("wrk", args.wrk), out=args.out, quick=quick,
-                        max_noise=args.max_noise, retries=0 if quick else NOISY_RETRIES)
+                        max_noise=args.max_noise, retries=0 if quick else NOISY_RETRIES, compare=tuple(args.compare))
     except BenchError as err:
         p.error(str(err))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     settings = parse_args(argv)
+    interrupt_on_sigterm()
     try:
         return run(settings)
     except (BenchError, OSError, subprocess.SubprocessError, http.client.HTTPException) as err:
