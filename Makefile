@@ -9,7 +9,7 @@ PLAYER_DEPS := player/node_modules/.package-lock.json
 PLAYER := player/dist/.built
 PLAYER_SOURCES := $(shell find player -path player/node_modules -prune -o -path player/dist -prune -o -type f -print)
 
-.PHONY: demo test lint bench clean system-deps player
+.PHONY: demo test lint bench clean system-deps player wheel
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ player: $(PLAYER)
 
 demo: $(STAMP) $(PLAYER)
 	$(BIN)/hlsgate demo
+
+# dist/: the sdist and the wheel built from it (python -m build). setup.py runs npm ci and npm run build itself;
+# a player built beforehand lets the sdist's metadata list hls.js's licence too (setup.py looks when it starts).
+wheel: $(STAMP) $(PLAYER)
+	$(BIN)/python -m build --outdir dist .
 
 # The tests use the system's ffmpeg and ffprobe (the demo can do without: the imageio-ffmpeg wheel ships one),
 # the origin benchmark's smoke test runs nginx (secure_link) and wrk, and the player tests drive Chromium
@@ -62,4 +67,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/origin_throughput.py
 
 clean:
-	rm -rf $(VENV) player/node_modules player/dist demo-media test-artifacts bench/out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) player/node_modules player/dist build dist *.egg-info hls_server/player_dist demo-media test-artifacts bench/out .pytest_cache .mypy_cache .ruff_cache

@@ -12,9 +12,10 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from email.message import Message
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ START_SECONDS = 30.0  # a cold Python start under a loaded CI machine, not the e
 STOP_SECONDS = 5.0
 EXIT_SECONDS = 30.0
 POLL_SECONDS = 0.02
+HTTP_SECONDS = 10.0
 
 
 def serve_env(**overrides: str | None) -> dict[str, str]:
@@ -78,13 +80,15 @@ class Served:
 
 
 @contextmanager
-def serving(folder: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[Served]:
-    """``hlsgate serve --port 0 ARGS`` until the block ends; then SIGTERM, which must end it with exit code 0."""
+def serving(folder: Path, *args: str, env: dict[str, str] | None = None, command: Sequence[str] = HLSGATE,
+            cwd: Path | None = None) -> Iterator[Served]:
+    """``hlsgate serve --port 0 ARGS`` until the block ends; then SIGTERM, which must end it with exit code 0.
+    ``command`` is how ``hlsgate`` is run: this checkout's by default, an installed one's console script."""
     folder.mkdir(parents=True, exist_ok=True)
     out, err = folder / "serve.stdout", folder / "serve.stderr"
     with out.open("wb") as stdout, err.open("wb") as stderr:
-        process = subprocess.Popen([*HLSGATE, "serve", "--port", "0", *args], stdout=stdout, stderr=stderr,
-                                   stdin=subprocess.DEVNULL, env=serve_env() if env is None else env)
+        process = subprocess.Popen([*command, "serve", "--port", "0", *args], stdout=stdout, stderr=stderr,
+                                   stdin=subprocess.DEVNULL, env=serve_env() if env is None else env, cwd=cwd)
     served = Served(process, out, err)
     try:
         served.url = _wait_for_url(served)
@@ -108,17 +112,24 @@ def _wait_for_url(served: Served) -> str:
 
 def http(url: str, *, method: str = "GET", token: str | None = None, body: object = None) -> tuple[int, bytes]:
     """One plain request (urllib, no aiohttp): the status and the body, error statuses included."""
+    status, _, raw = exchange(url, method=method, token=token, body=body)
+    return status, raw
+
+
+def exchange(url: str, *, method: str = "GET", token: str | None = None,
+             body: object = None) -> tuple[int, Message, bytes]:
+    """:func:`http` with the response's headers too."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     data = None if body is None else json.dumps(body).encode()
     if data is not None:
         headers["Content-Type"] = "application/json"
     request = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310 (loopback)
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            return response.status, response.read()
+        with urllib.request.urlopen(request, timeout=HTTP_SECONDS) as response:  # noqa: S310
+            return response.status, response.headers, response.read()
     except urllib.error.HTTPError as refused:
         with refused:
-            return refused.code, refused.read()
+            return refused.code, refused.headers, refused.read()
 
 
 def api(served: Served, method: str, path: str, admin_token: str, body: object = None) -> tuple[int, Any]:
@@ -135,3 +146,59 @@ def hlsgate(*args: str, env: dict[str, str] | None = None) -> CliRun:
     except subprocess.TimeoutExpired as err:
         raise AssertionError(f"hlsgate {' '.join(args)} kept running") from err
     return CliRun(done.returncode, done.stdout, done.stderr)
+
+
+# -- hlsgate demo ---------------------------------------------------------------------------------------------
+
+DEMO_PLAYER_URL = re.compile(
+    r"(?P<base>http://127\.0\.0\.1:\d+)/player/\?group=demo-group&token=(?P<token>[A-Za-z0-9_.-]+)")
+DEMO_VOD_URL = re.compile(r"http://127\.0\.0\.1:\d+/hls/demo/master\.m3u8\?token=[A-Za-z0-9_.-]+")
+DEMO_START_SECONDS = 120.0  # it transcodes its clip before it serves
+SECRET_BITS = re.compile(r"(token=|Bearer |secret[^:\n]*: )[^\s&'\"]+")
+
+
+def redacted(text: str) -> str:
+    """``text`` without the tokens and secrets ``hlsgate demo`` prints, for a failure message."""
+    return SECRET_BITS.sub(r"\1[redacted]", text)
+
+
+@dataclass
+class Demo(Served):
+    """A running ``hlsgate demo``: ``url`` is its origin; the two URLs it printed, each with its token."""
+
+    player_url: str = ""
+    vod_url: str = ""
+
+
+@contextmanager
+def running_demo(folder: Path, *args: str, env: dict[str, str], command: Sequence[str] = HLSGATE,
+                 cwd: Path | None = None) -> Iterator[Demo]:
+    """``hlsgate demo --port 0 ARGS`` from once it has printed its player and VoD URLs until the block ends; then
+    SIGINT (its Ctrl-C), which must end it with exit code 0."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out, err = folder / "demo.stdout", folder / "demo.stderr"
+    with out.open("wb") as stdout, err.open("wb") as stderr:
+        process = subprocess.Popen([*command, "demo", "--port", "0", *args], stdout=stdout, stderr=stderr,
+                                   stdin=subprocess.DEVNULL, env=env, cwd=cwd)
+    demo = Demo(process, out, err)
+    try:
+        _wait_for_demo(demo)
+        yield demo
+    finally:
+        code = demo.stop(signal.SIGINT)
+    assert code == 0, f"hlsgate demo exited with {code} on SIGINT:\n{redacted(demo.messages())}"
+
+
+def _wait_for_demo(demo: Demo) -> None:
+    deadline = time.monotonic() + DEMO_START_SECONDS
+    while time.monotonic() < deadline:
+        printed = demo.stdout.read_text(encoding="utf-8", errors="replace")
+        player, vod = DEMO_PLAYER_URL.search(printed), DEMO_VOD_URL.search(printed)
+        if player and vod:  # the demo flushes its URLs in one go
+            demo.url, demo.player_url, demo.vod_url = player["base"], player[0], vod[0]
+            return
+        if demo.process.poll() is not None:
+            break
+        time.sleep(POLL_SECONDS)
+    printed = demo.stdout.read_text(encoding="utf-8", errors="replace")
+    raise AssertionError(f"hlsgate demo printed no player and VoD URLs:\n{redacted(printed + demo.messages())}")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import subprocess
 import time
@@ -14,8 +13,8 @@ from pathlib import Path
 
 from tests.conftest import HLSGATE
 
-URL_RE = re.compile(r"http://127\.0\.0\.1:\d+/hls/demo/master\.m3u8\?token=[A-Za-z0-9_.-]+")
-PLAYER_RE = re.compile(r"(?P<base>http://127\.0\.0\.1:\d+)/player/\?group=demo-group&token=(?P<token>[A-Za-z0-9_.-]+)")
+from .serving import DEMO_PLAYER_URL, DEMO_VOD_URL
+
 STARTUP_SECONDS = 90
 
 
@@ -34,10 +33,10 @@ def test_demo_serves_a_playable_tokenised_url(tmp_path: Path) -> None:
             if not line:
                 break
             lines.append(line)
-            found = URL_RE.search(line)
+            found = DEMO_VOD_URL.search(line)
             url = found.group(0) if found else None
         assert url is not None, "".join(lines)
-        player = next((m for m in map(PLAYER_RE.search, lines) if m), None)
+        player = next((m for m in map(DEMO_PLAYER_URL.search, lines) if m), None)
         assert player is not None, "".join(lines)  # printed before the VoD URL
         with urllib.request.urlopen(player.group(0), timeout=10) as response:  # noqa: S310 (loopback)
             assert b"<html" in response.read().lower()
