@@ -23,7 +23,7 @@ from setuptools.errors import ExecError
 ROOT = Path(__file__).resolve().parent
 PLAYER = ROOT / "player"
 PLAYER_DIST = PLAYER / "dist"  # what `npm run build` writes (player/build.mjs)
-PACKAGED_PLAYER = ("hls_server", "player_dist")  # inside the package: hls_server/settings.py looks there first
+PACKAGED_PLAYER = ("hls_server", "player_dist")  # inside the package: hls_server/core/settings.py looks there first
 SDIST_MARKER = ROOT / "PKG-INFO"  # written at the top of every sdist, never present in a checkout
 HLS_JS_LICENSE = "player/dist/vendor/hls.js-LICENSE"
 NPM_CI = ("npm", "ci", "--no-audit", "--no-fund", "--loglevel=error")
