@@ -320,7 +320,7 @@ REFUSALS: dict[str, Refusal] = {
     "cors origin with credentials": _r("cors_origins", cors_origins=["https://user@a.example"]),
     "unknown top-level key": _r("unknown setting", "mediaroot", toml='mediaroot = "/srv"'),
     "unknown auth key": _r("unknown setting", "auth.secert", toml='[auth]\nsecert = "x"'),
-    "unknown admin key": _r("unknown setting", "admin.secrets", toml='[admin.secrets]\nk1 = "x"'),
+    "unknown admin key": _r("unknown setting", "admin.require_exp", toml="[admin]\nrequire_exp = false"),
     "unknown tokens key": _r("unknown setting", "tokens.ttl", toml="[tokens]\nttl = 5"),
     "auth not a table": _r("[auth]", "table", toml="auth = 5"),
     "malformed TOML": _r("not valid TOML", "hlsgate.toml", toml="[auth\nsecret = 1"),
