@@ -256,8 +256,8 @@ def _check_length(row: Setting, kid: str | None, secret: str) -> None:
         table = row.name.partition(".")[0]
         which = f"the secret with kid {kid!r}" if kid else "the secret"
         hint = f"export {row.env}=$(openssl rand -base64 48)" if kid is None else "openssl rand -base64 48"
-        raise _Invalid(f"{table}: {which} is {size} bytes; HS256 needs at least {MIN_HMAC_SECRET_BYTES} "
-                       f"(RFC 7518 §3.2). Generate one with: {hint}")
+        raise _Invalid(f"{table}: {which} is {size} bytes; {row.name} needs at least {MIN_HMAC_SECRET_BYTES} bytes "
+                       f"for HS256 (RFC 7518 §3.2). Generate one with: {hint}")
 
 
 def _known_algorithms(row: Setting, value: tuple[str, ...]) -> tuple[str, ...]:
