@@ -18,7 +18,7 @@ from . import __version__, demo
 from .auth import admin_claims, mint, viewer_claims
 from .errors import ConfigError, HLSGateError
 from .grants import Role, is_name
-from .settings import SETTINGS, Kind, Setting, Settings, flag_text, load_settings, metavar
+from .settings import SETTINGS, Kind, Setting, Settings, load_settings, metavar
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -91,7 +91,7 @@ def _flag_options(row: Setting) -> dict[str, Any]:
     elif row.kind in (Kind.INT, Kind.FLOAT):
         options["type"] = int if row.kind is Kind.INT else float
     elif row.kind not in (Kind.STR, Kind.PATH):
-        raise TypeError(f"{row.name}: no flag for a {row.kind.value} ({flag_text(row)})")
+        raise TypeError(f"{row.name}: a {row.kind.value} cannot be given as a flag")
     return options
 
 

@@ -270,7 +270,7 @@ def _known_algorithms(row: Setting, value: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _readable_files(row: Setting, value: tuple[Path, ...]) -> tuple[Path, ...]:
-    """readable PEM files"""
+    """readable PEM files."""
     for path in value:
         if not path.is_file() or not os.access(path, os.R_OK):
             raise _Invalid(f"{row.name}: cannot read the PEM file {path}")
