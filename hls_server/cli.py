@@ -18,7 +18,7 @@ from .core.auth.minting import Minter
 from .core.errors import ConfigError, HLSGateError
 from .core.grants import Role
 from .core.names import ID_RULE, is_id
-from .core.settings import LOG_FORMATS, Settings, load_settings
+from .core.settings import SETTINGS, Kind, Setting, Settings, load_settings, metavar
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -40,17 +40,10 @@ def _add_server_parsers(subparsers: argparse._SubParsersAction[argparse.Argument
         "serve", help="serve a media root over HTTP, checking a JWT on every playlist and segment",
         description="Serve MEDIA_ROOT/<stream>/master.m3u8 and its renditions at /hls/<stream>/..., "
                     "plus the REST API at /api/v1. Settings: --config FILE, then HLSGATE_* variables, "
-                    "then these flags.")
-    s.add_argument("--media-root", metavar="DIR", help="folder of stream directories (HLSGATE_MEDIA_ROOT)")
-    s.add_argument("--host", help="address to listen on (default 127.0.0.1)")
-    s.add_argument("--port", type=int, help="port to listen on (default 8080; 0 picks a free one)")
-    s.add_argument("--state-dir", metavar="DIR", help="where groups are stored (default MEDIA_ROOT/.hlsgate)")
-    s.add_argument("--log-format", choices=LOG_FORMATS, help="access log format (default text)")
-    s.add_argument("--no-access-log", action="store_true", help="write no access log")
-    s.add_argument("--cors-origin", action="append", metavar="ORIGIN",
-                   help="allow this web origin to fetch media (repeatable; default *)")
-    s.add_argument("--no-auth", action="store_true",
-                   help="serve without any token check (public streams only!)")
+                    "then these flags. Secrets have no flag (the command line is visible in ps): give them "
+                    "in the environment or the file. docs/origin.md lists every setting.")
+    for flag, row in SERVE_FLAGS.items():
+        s.add_argument(flag, dest=row.name, **_flag_options(row))
     _add_config(s)
     s.set_defaults(handler=run_serve)
 
@@ -73,6 +66,40 @@ def _add_server_parsers(subparsers: argparse._SubParsersAction[argparse.Argument
     a.set_defaults(handler=run_admin_token)
 
 
+# The settings `hlsgate serve` takes as flags: the rows of the settings table that name one.
+SERVE_FLAGS: dict[str, Setting] = {row.flag: row for row in SETTINGS if row.flag}
+
+
+def _flag_options(row: Setting) -> dict[str, Any]:
+    """argparse options from a settings row; every flag defaults to None, which leaves the setting to the layers
+    below (the environment, the file)."""
+    if row.kind is Kind.BOOL:
+        where = f"{row.name} = {'true' if row.flag_value else 'false'}"
+    elif row.default is None and row.default_doc is None:
+        where = row.name
+    else:
+        where = f"default {row.default if isinstance(row.default, str) else row.default_text}"
+    text = f"{row.flag_help or row.help} ({where}; {row.env})"
+    options: dict[str, Any] = {"help": text.replace("%", "%%")}
+    if row.kind is Kind.BOOL:
+        return {**options, "action": "store_const", "const": row.flag_value}
+    if row.kind is Kind.CHOICE:
+        return {**options, "choices": row.choices}
+    options["metavar"] = metavar(row)
+    if row.kind in (Kind.STRINGS, Kind.PATHS):
+        options["action"] = "append"
+    elif row.kind in (Kind.INT, Kind.FLOAT):
+        options["type"] = int if row.kind is Kind.INT else float
+    elif row.kind not in (Kind.STR, Kind.PATH):
+        raise TypeError(f"{row.name}: a {row.kind.value} cannot be given as a flag")
+    return options
+
+
+def serve_flags(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``flags`` of load_settings from parsed ``hlsgate serve`` arguments: dotted setting name -> value."""
+    return {row.name: getattr(args, row.name) for row in SERVE_FLAGS.values()}
+
+
 def _add_config(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", metavar="FILE.toml", help="settings file (HLSGATE_CONFIG)")
 
@@ -86,13 +113,8 @@ def _settings(args: argparse.Namespace, env: Mapping[str, str], flags: dict[str,
 def run_serve(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from .web.serve import configure_logging, serve
 
-    flags: dict[str, Any] = {
-        "media_root": args.media_root, "host": args.host, "port": args.port, "state_dir": args.state_dir,
-        "log_format": args.log_format, "cors_origins": args.cors_origin,
-        "access_log": False if args.no_access_log else None, "auth.enabled": False if args.no_auth else None,
-    }
     try:
-        settings = _settings(args, env, flags, serving=True)
+        settings = _settings(args, env, serve_flags(args), serving=True)
         configure_logging(settings, args.verbose)
         if not settings.auth_enabled:
             print("hlsgate serve: WARNING: --no-auth: every stream is public", file=sys.stderr)

@@ -1,13 +1,17 @@
-"""Settings: TOML < environment < flags, every refusal naming its setting (and never a secret), derived defaults,
-and ``hlsgate serve`` turning a bad setting into exit code 2 and one line on stderr.
+"""Settings: every row of the table given each way (TOML < environment < flags), every refusal naming its setting
+and where its value came from (and never a secret), derived defaults and cross-setting checks, ``hlsgate serve``'s
+flags and docs/origin.md generated from the same table, and a bad setting turning ``hlsgate serve`` into exit
+code 2 and one line on stderr.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import secrets
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,16 +19,22 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from hls_server.cli import build_parser, serve_flags
 from hls_server.core.errors import ConfigError
 from hls_server.core.settings import (
+    CONFIG_ENV,
     DEFAULT_ADMIN_MAX_LIFETIME,
     DEFAULT_LEEWAY_SECONDS,
     ENV_SETTINGS,
     MAX_LEEWAY_SECONDS,
     MIN_HMAC_SECRET_BYTES,
+    SETTINGS,
     STATE_DIR_NAME,
+    Kind,
+    Setting,
     Settings,
     load_settings,
+    markdown_table,
 )
 from tests.conftest import run_cli
 
@@ -33,6 +43,8 @@ from .conftest import ADMIN_SECRET, SECRET
 SHORT_SECRET = secrets.token_hex(16)[:MIN_HMAC_SECRET_BYTES - 1]  # 31 bytes
 K1 = secrets.token_urlsafe(40)
 K2 = secrets.token_urlsafe(40)
+A1 = secrets.token_urlsafe(40)
+A2 = secrets.token_urlsafe(40)
 JWKS = "https://keys.example.com/.well-known/jwks.json"
 
 
@@ -68,69 +80,331 @@ def ec_pem(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_pem(tmp_path_factory.mktemp("keys") / "signer.pem", ec.generate_private_key(ec.SECP256R1()))
 
 
-# -- precedence ----------------------------------------------------------------------------------------------
+# -- every row of the table, every way it can be given ---------------------------------------------------------
+#
+# Parametrised over SETTINGS itself: a new row is given in the file, the environment and (if it has one) its flag
+# without a line here. A row's example is a valid value unlike its default; secrets get fresh ones.
+
+ROWS = {row.name: row for row in SETTINGS}
+# A kid must name a secret of the baseline below; any other row's second value is derived from its kind.
+SECOND_VALUES: dict[str, object] = {"auth.signing_kid": "k1", "admin.signing_kid": "a1"}
 
 
-@dataclass(frozen=True)
-class Layered:
-    """One setting given in all three layers: the TOML line for a value, its variable, its flag, and a reader."""
-
-    toml: Callable[[str], str]
-    env: str
-    flag: str
-    values: tuple[str, str, str]
-    read: Callable[[Settings], object]
-    flag_value: Callable[[str], object] = field(default=lambda v: v)
-    expected: Callable[[str], object] = field(default=lambda v: v)
+def secret_value(row: Setting) -> object:
+    if row.kind is Kind.SECRETS:
+        return {kid: secrets.token_urlsafe(40) for kid in (("k1", "k2") if row.name.startswith("auth.") else ("a1", "a2"))}
+    return secrets.token_urlsafe(40)
 
 
-LAYERED: dict[str, Layered] = {
-    "host": Layered(lambda v: f'host = "{v}"', "HLSGATE_HOST", "host", ("10.0.0.1", "10.0.0.2", "10.0.0.3"),
-                    lambda s: s.host),
-    "port": Layered(lambda v: f"port = {v}", "HLSGATE_PORT", "port", ("1001", "1002", "1003"), lambda s: s.port,
-                    flag_value=int, expected=int),
-    "log_format": Layered(lambda v: f'log_format = "{v}"', "HLSGATE_LOG_FORMAT", "log_format",
-                          ("json", "text", "json"), lambda s: s.log_format),
-    "cors_origins": Layered(lambda v: f'cors_origins = ["{v}"]', "HLSGATE_CORS_ORIGINS", "cors_origins",
-                            ("https://a.example", "https://b.example", "https://c.example"),
-                            lambda s: s.cors_origins, flag_value=lambda v: [v], expected=lambda v: (v,)),
-    "auth.secret": Layered(lambda v: f'[auth]\nsecret = "{v}"', "HLSGATE_JWT_SECRET", "auth.secret",
-                           (SECRET, K1, K2), lambda s: s.viewer.secrets[0].secret, expected=str.encode),
-    "auth.jwks_url": Layered(lambda v: f'[auth]\njwks_url = "{v}"', "HLSGATE_JWKS_URL", "auth.jwks_url",
-                             ("https://a.example/jwks", "https://b.example/jwks", "http://127.0.0.1:9/jwks"),
-                             lambda s: s.viewer.jwks_url),
-    "auth.algorithms": Layered(lambda v: f'[auth]\nalgorithms = ["{v}"]', "HLSGATE_JWT_ALGORITHMS",
-                               "auth.algorithms", ("HS256", "HS384", "HS512"), lambda s: s.viewer.algorithms,
-                               flag_value=lambda v: [v], expected=lambda v: (v,)),
-    "admin.secret": Layered(lambda v: f'[admin]\nsecret = "{v}"', "HLSGATE_ADMIN_SECRET", "admin.secret",
-                            (ADMIN_SECRET, K1, K2), lambda s: s.admin.secrets[0].secret, expected=str.encode),
+def first_value(row: Setting) -> object:
+    return secret_value(row) if row.secret else row.example
+
+
+def second_value(row: Setting, first: object) -> object:
+    """A second valid value for ``row``, unlike ``first``: its default where it has one."""
+    if row.name in SECOND_VALUES:
+        return SECOND_VALUES[row.name]
+    if row.secret:
+        return secret_value(row)
+    if row.default not in (None, ()):
+        return row.default
+    if row.kind in (Kind.INT, Kind.FLOAT):
+        assert isinstance(first, int | float)
+        return first + 1
+    if row.kind is Kind.STRINGS:
+        assert isinstance(first, tuple) and len(first) > 1
+        return first[:1]
+    if row.kind is Kind.PATHS:
+        assert isinstance(first, tuple)
+        return tuple(f"{p}-2" for p in first)
+    assert isinstance(first, str), row.name
+    return f"{first}-2" if row.kind is Kind.PATH else f"{first}2"
+
+
+@dataclass
+class Ground:
+    """A folder where every row's example is valid: the files its paths name, and a baseline of flags with keys
+    of every type for both kinds of token (without the row under test, which the test gives itself)."""
+
+    root: Path
+    pem: bytes
+
+    def baseline(self, without: str) -> dict[str, Any]:
+        base: dict[str, Any] = {
+            "media_root": str(self.place(ROWS["media_root"], "/base-media")),
+            "auth.secrets": {"k1": K1, "k2": K2},
+            "admin.secrets": {"a1": A1, "a2": A2},
+            "auth.public_keys": self.place(ROWS["auth.public_keys"], ("/base/auth.pem",)),
+            "admin.public_keys": self.place(ROWS["admin.public_keys"], ("/base/admin.pem",)),
+        }
+        base.pop(without, None)
+        return base
+
+    def place(self, row: Setting, value: Any) -> Any:
+        """A path value moved under the test's folder, and what it names created: a folder holding an index.html
+        (a media root, a state directory and a player folder alike), or PEM files."""
+        if row.kind is Kind.PATH:
+            folder = self.root / str(value).lstrip("/")
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "index.html").write_text("<!doctype html>")
+            return str(folder)
+        if row.kind is Kind.PATHS:
+            files = tuple(str(self.root / str(p).lstrip("/")) for p in value)
+            for file in files:
+                Path(file).parent.mkdir(parents=True, exist_ok=True)
+                Path(file).write_bytes(self.pem)
+            return files
+        return value
+
+    def toml(self, *names_and_values: tuple[str, Any]) -> Path:
+        lines = []
+        for name, value in names_and_values:
+            table, _, key = name.rpartition(".")
+            lines += [f"[{table}]" if table else "", f"{key} = {toml_value(value)}"]
+        path = self.root / "hlsgate.toml"
+        path.write_text("\n".join(lines) + "\n")
+        return path
+
+
+def toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{json.dumps(k)} = {toml_value(v)}" for k, v in value.items()) + " }"
+    return json.dumps(str(value))  # a TOML basic string, for the ASCII used here
+
+
+def env_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple | list):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return ",".join(f"{k}={v}" for k, v in value.items())
+    return str(value)
+
+
+def argv_for(row: Setting, value: Any) -> list[str]:
+    """``hlsgate serve`` arguments giving ``row`` the value ``value``."""
+    assert row.flag is not None
+    if row.kind is Kind.BOOL:
+        assert value == row.flag_value, f"{row.flag} can only set {row.name} to {row.flag_value}"
+        return [row.flag]
+    if isinstance(value, tuple | list):
+        return [arg for item in value for arg in (row.flag, str(item))]
+    return [row.flag, str(value)]
+
+
+@pytest.fixture
+def ground(tmp_path: Path, ec_pem: Path) -> Ground:
+    return Ground(tmp_path, ec_pem.read_bytes())
+
+
+def parametrise_rows(rows: Iterable[Setting] = SETTINGS) -> pytest.MarkDecorator:
+    return pytest.mark.parametrize("row", list(rows), ids=lambda row: row.name)
+
+
+@parametrise_rows()
+def test_each_way_of_giving_a_setting_gives_the_same_settings(row: Setting, ground: Ground) -> None:
+    value = ground.place(row, first_value(row))
+    base = ground.baseline(without=row.name)
+    expected = load_settings({**base, row.name: value}, {})  # that the value changes something: the next test
+    assert load_settings(base, {}, ground.toml((row.name, value))) == expected
+    assert load_settings(base, {row.env: env_value(value)}) == expected
+    if row.flag is not None:
+        args = build_parser().parse_args(["serve", *argv_for(row, value)])
+        given = {name: v for name, v in serve_flags(args).items() if v is not None}
+        assert given.keys() == {row.name}
+        assert load_settings({**base, **given}, {}) == expected
+
+
+@parametrise_rows()
+def test_flags_win_over_the_environment_which_wins_over_the_file(row: Setting, ground: Ground) -> None:
+    first = ground.place(row, first_value(row))
+    second = ground.place(row, second_value(row, first))
+    base = ground.baseline(without=row.name)
+    with_first, with_second = load_settings({**base, row.name: first}, {}), load_settings({**base, row.name: second}, {})
+    assert with_first != with_second, f"{row.name} changes nothing"
+    config = ground.toml((row.name, first))
+    assert load_settings(base, {}, config) == with_first
+    assert load_settings(base, {row.env: env_value(second)}, config) == with_second
+    assert load_settings({**base, row.name: first}, {row.env: env_value(second)}, config) == with_first
+    assert load_settings({**base, row.name: second}, {}, config) == with_second
+
+
+# Values of the wrong type, as TOML text and as environment strings (a string is a fine string, a path, a list).
+BAD_TOML: dict[Kind, tuple[str, ...]] = {
+    Kind.STR: ("5", '["a"]'), Kind.CHOICE: ('"xml"', "5"), Kind.PATH: ("5", "true"),
+    Kind.INT: ('"many"', "1.5", "true", "[1]"), Kind.FLOAT: ('"soon"', "true", "nan", "inf", '"-inf"'),
+    Kind.BOOL: ('"maybe"', "1"), Kind.STRINGS: ("256", "[1]", '{ a = "b" }'), Kind.PATHS: ("256", "[1]"),
+    Kind.SECRETS: ('["a", "b"]', '"k1"', "{ k1 = 5 }", '{ "" = "x" }'),
+}
+BAD_ENV: dict[Kind, tuple[str, ...]] = {
+    Kind.STR: (), Kind.CHOICE: ("xml", "TEXT"), Kind.PATH: (), Kind.INT: ("many", "1.5", "0x10"),
+    Kind.FLOAT: ("soon", "nan", "inf", "1,5"), Kind.BOOL: ("maybe", "2"), Kind.STRINGS: (), Kind.PATHS: (),
+    Kind.SECRETS: ("k1", f"k1={K1},={K2}", f"k1={K1},k1={K2}"),
 }
 
 
-@pytest.mark.parametrize("name", LAYERED)
-def test_each_layer_wins_over_the_previous(name: str, media: Path, tmp_path: Path) -> None:
-    case = LAYERED[name]
-    from_toml, from_env, from_flag = case.values
-    config = write_toml(tmp_path, case.toml(from_toml))
-    env = {case.env: from_env}
-    flags = {case.flag: case.flag_value(from_flag)}
-    secret = name != "auth.secret"
-    assert case.read(load(media, config=config, secret=secret)) == case.expected(from_toml)
-    assert case.read(load(media, env=env, config=config, secret=secret)) == case.expected(from_env)
-    assert case.read(load(media, flags, env, config=config, secret=secret)) == case.expected(from_flag)
-    assert case.read(load(media, flags, config=config, secret=secret)) == case.expected(from_flag)
+def bad_values(row: Setting) -> list[tuple[str, str]]:
+    """(where, value) pairs that ``row`` refuses: type errors, values beyond its bounds, short secrets."""
+    bad = [("toml", text) for text in BAD_TOML[row.kind]] + [("env", text) for text in BAD_ENV[row.kind]]
+    for bound, step in ((row.low, -1), (row.high, 1)):
+        if bound is not None:
+            beyond = bound + step * (1 if row.kind is Kind.INT else 0.5)
+            bad += [("toml", toml_value(beyond)), ("env", str(beyond))]
+    if row.secret:
+        short = SHORT_SECRET if row.kind is Kind.STR else f"k1={K1},k2={SHORT_SECRET}"
+        bad += [("env", short), ("toml", toml_value(short if row.kind is Kind.STR else {"k1": SHORT_SECRET}))]
+    return bad
 
 
-def test_the_media_root_layers(tmp_path: Path) -> None:
-    roots = [tmp_path / name for name in ("toml", "env", "flag")]
-    for root in roots:
-        root.mkdir()
-    config = write_toml(tmp_path, f'media_root = "{roots[0]}"')
-    env = {"HLSGATE_JWT_SECRET": SECRET}
-    assert load_settings({}, env, config).media_root == roots[0]
-    assert load_settings({}, {**env, "HLSGATE_MEDIA_ROOT": str(roots[1])}, config).media_root == roots[1]
-    assert load_settings({"media_root": str(roots[2])}, {**env, "HLSGATE_MEDIA_ROOT": str(roots[1])},
-                         config).media_root == roots[2]
+@pytest.mark.parametrize(("row", "where", "value"), [
+    pytest.param(row, where, value, id=f"{row.name}-{where}-{value}") for row in SETTINGS
+    for where, value in bad_values(row)])
+def test_a_bad_value_names_the_setting_and_where_it_came_from(row: Setting, where: str, value: str,
+                                                                ground: Ground) -> None:
+    base = ground.baseline(without=row.name)
+    config = ground.root / "bad.toml"
+    table, _, key = row.name.rpartition(".")
+    config.write_text((f"[{table}]\n" if table else "") + f"{key} = {value}\n")
+    with pytest.raises(ConfigError) as caught:
+        if where == "toml":
+            load_settings(base, {}, config)
+        else:
+            load_settings(base, {row.env: value})
+    message = str(caught.value)
+    assert row.name in message
+    assert (str(config) if where == "toml" else row.env) in message
+    for secret in (K1, K2, A1, A2, SHORT_SECRET):
+        assert secret not in message
+    assert "\n" not in message
+
+
+def test_every_kind_has_bad_values() -> None:
+    assert set(BAD_TOML) == set(BAD_ENV) == set(Kind)
+
+
+# -- the table itself ----------------------------------------------------------------------------------------
+
+# The variables users already have: they keep working.
+EXISTING_VARIABLES = {
+    "HLSGATE_MEDIA_ROOT": "media_root", "HLSGATE_STATE_DIR": "state_dir", "HLSGATE_HOST": "host",
+    "HLSGATE_PORT": "port", "HLSGATE_LOG_FORMAT": "log_format", "HLSGATE_CORS_ORIGINS": "cors_origins",
+    "HLSGATE_JWT_SECRET": "auth.secret", "HLSGATE_JWT_SECRETS": "auth.secrets",
+    "HLSGATE_JWT_SIGNING_KID": "auth.signing_kid", "HLSGATE_JWKS_URL": "auth.jwks_url",
+    "HLSGATE_JWT_PUBLIC_KEYS": "auth.public_keys", "HLSGATE_JWT_ALGORITHMS": "auth.algorithms",
+    "HLSGATE_JWT_AUDIENCE": "auth.audience", "HLSGATE_JWT_ISSUER": "auth.issuer",
+    "HLSGATE_ADMIN_SECRET": "admin.secret", "HLSGATE_ADMIN_JWKS_URL": "admin.jwks_url",
+    "HLSGATE_PUBLIC_URL": "public_url", "HLSGATE_PLAYER_DIR": "player.dir",
+    "HLSGATE_PLAYER_RENEW_URL": "player.renew_url",
+}
+
+
+def test_existing_variables_keep_their_settings_and_the_others_follow_the_rule() -> None:
+    assert EXISTING_VARIABLES.items() <= ENV_SETTINGS.items()
+    for row in SETTINGS:
+        if row.env not in EXISTING_VARIABLES:
+            assert row.env == "HLSGATE_" + row.name.upper().replace(".", "_")
+    assert len(ENV_SETTINGS) == len(ROWS) == len(SETTINGS)
+    assert CONFIG_ENV not in ENV_SETTINGS
+
+
+@parametrise_rows(row for row in SETTINGS if row.secret)
+def test_secrets_have_no_flag(row: Setting) -> None:
+    assert row.flag is None
+    with pytest.raises(ValueError, match="ps"):
+        replace(row, flag="--" + row.name.replace(".", "-"))
+
+
+def test_a_table_of_secrets_is_always_secret() -> None:
+    with pytest.raises(ValueError, match="secret"):
+        Setting("x.secrets", Kind.SECRETS, "keys")
+
+
+def test_the_admin_settings_mirror_the_viewer_key_settings() -> None:
+    viewer = {name.partition(".")[2] for name in ROWS if name.startswith("auth.")}
+    admin = {name.partition(".")[2] for name in ROWS if name.startswith("admin.")}
+    keys = {"secret", "secrets", "signing_kid", "public_keys", "jwks_url", "algorithms", "audience", "issuer",
+            "leeway", "max_lifetime"}
+    assert keys <= viewer & admin
+    assert admin - viewer == {"scope"}  # admin tokens always need exp: no admin.require_exp
+
+
+# -- hlsgate serve's flags -----------------------------------------------------------------------------------
+
+FLAG_ROWS = [row for row in SETTINGS if row.flag]
+NOT_SETTINGS = {"command", "handler", "verbose", "config"}  # what else a parsed `hlsgate serve` holds
+
+
+def test_every_serve_flag_is_a_row_and_every_row_flag_is_a_serve_flag() -> None:
+    args = build_parser().parse_args(["serve"])
+    assert set(vars(args)) - NOT_SETTINGS == {row.name for row in FLAG_ROWS}
+    assert serve_flags(args) == {row.name: None for row in FLAG_ROWS}  # an unused flag leaves the layers below
+    assert {row.flag for row in FLAG_ROWS} == {"--media-root", "--state-dir", "--host", "--port", "--log-format",
+                                               "--no-access-log", "--cors-origin", "--no-auth"}
+
+
+def test_serve_help_lists_every_flag_with_its_variable() -> None:
+    run = run_cli("serve", "--help", env={"COLUMNS": "250"})
+    assert run.code == 0, run.stderr
+    listed = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", run.stdout)) - {"--help", "--config"}
+    assert listed == {row.flag for row in FLAG_ROWS}
+    blocks = re.split(r"\n(?=  -)", run.stdout.split("options:", 1)[1])
+    options = {block.split()[0]: block for block in blocks if block.strip()}
+    for row in FLAG_ROWS:
+        assert row.env in options[row.flag], options[row.flag]
+    assert "ps" in run.stdout  # why the secrets are not there
+
+
+def test_serve_flags_parse_to_their_values() -> None:
+    args = build_parser().parse_args(["serve", "--media-root", "m", "--port", "0", "--cors-origin", "https://a.example",
+                                      "--cors-origin", "https://b.example", "--no-auth", "--no-access-log"])
+    assert serve_flags(args) == {"media_root": "m", "state_dir": None, "host": None, "port": 0, "log_format": None,
+                                 "access_log": False, "cors_origins": ["https://a.example", "https://b.example"],
+                                 "auth.enabled": False}
+
+
+@pytest.mark.parametrize("argv", [["--port", "http"], ["--log-format", "xml"], ["--jwt-secret", "x"],
+                                  ["--auth.secret", "x"]])
+def test_serve_refuses_bad_or_unknown_flags(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        build_parser().parse_args(["serve", *argv])
+    assert caught.value.code == 2
+    assert argv[0] in capsys.readouterr().err
+
+
+# -- docs/origin.md ------------------------------------------------------------------------------------------
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "origin.md"
+TABLE_START = "<!-- settings table: generated by `python -m hls_server.core.settings`, checked by tests/hls_server/test_settings.py -->\n"
+TABLE_END = "<!-- end of the settings table -->\n"
+
+
+def test_the_docs_table_is_the_settings_table() -> None:
+    text = DOCS.read_text()
+    assert TABLE_START in text and TABLE_END in text
+    documented = text.split(TABLE_START, 1)[1].split(TABLE_END, 1)[0]
+    assert documented == markdown_table(), "regenerate the table in docs/origin.md: python -m hls_server.core.settings"
+    for row in SETTINGS:
+        assert f"| `{row.name}` |" in documented and row.env in documented
+
+
+# -- layering details ----------------------------------------------------------------------------------------
+
+
+def test_an_unknown_name_in_the_flags_is_refused(media: Path) -> None:
+    with pytest.raises(ConfigError, match=r"unknown setting auth\.secert"):
+        load(media, {"auth.secert": K1})
+
+
+def test_a_bad_value_in_a_lower_layer_is_replaced_not_read(media: Path, tmp_path: Path) -> None:
+    config = write_toml(tmp_path, 'port = "http"')
+    assert load(media, {"port": 9000}, {"HLSGATE_PORT": "many"}, config=config).port == 9000
 
 
 def test_unset_flags_and_empty_variables_do_not_override(media: Path, tmp_path: Path) -> None:
@@ -165,8 +439,15 @@ def test_toml_tables_reach_their_settings(media: Path, tmp_path: Path) -> None:
         audience = "players"
         issuer = "issuer.example"
         [admin]
-        secret = "{ADMIN_SECRET}"
+        signing_kid = "a2"
         max_lifetime = 120
+        audience = "hlsgate-admin"
+        issuer = "issuer.example"
+        scope = "hlsgate:admin"
+        leeway = 2
+        [admin.secrets]
+        a1 = "{A1}"
+        a2 = "{A2}"
         [tokens]
         default_ttl = 60
         max_ttl = 600
@@ -179,8 +460,20 @@ def test_toml_tables_reach_their_settings(media: Path, tmp_path: Path) -> None:
     assert (s.max_token_bytes, s.token_cache_size) == (2048, 10)
     assert (s.jwks_ttl, s.jwks_min_refetch, s.jwks_timeout) == (60, 5, 0.5)
     assert (s.admin.max_lifetime, s.admin.require_iat, s.admin.require_exp) == (120, True, True)
+    assert [(x.kid, x.secret) for x in s.admin.secrets] == [("a1", A1.encode()), ("a2", A2.encode())]
+    assert s.admin.signing_secret is not None and s.admin.signing_secret.kid == "a2"
+    assert (s.admin.audience, s.admin.issuer, s.admin.scope, s.admin.leeway) == \
+        ("hlsgate-admin", "issuer.example", "hlsgate:admin", 2)
+    assert s.viewer.scope is None
     assert (s.default_token_ttl, s.max_token_ttl) == (60, 600)
     assert (s.access_log, s.playlist_revalidate) == (False, 0.25)
+
+
+def test_admin_secrets_rotate_by_kid_from_the_environment(media: Path) -> None:
+    s = load(media, env={"HLSGATE_ADMIN_SECRETS": f"a1={A1},a2={A2}", "HLSGATE_ADMIN_SIGNING_KID": "a1"})
+    assert [x.kid for x in s.admin.secrets] == ["a1", "a2"]
+    assert s.admin.signing_secret is not None and s.admin.signing_secret.secret == A1.encode()
+    assert s.admin.algorithms == ("HS256",)
 
 
 # -- derived defaults ----------------------------------------------------------------------------------------
@@ -188,6 +481,7 @@ def test_toml_tables_reach_their_settings(media: Path, tmp_path: Path) -> None:
 
 def test_defaults(media: Path) -> None:
     s = load(media)
+    assert (s.viewer.scope, s.admin.scope, s.admin.audience, s.admin.issuer) == (None, None, None, None)
     assert (s.host, s.port, s.log_format, s.access_log, s.cors_origins) == ("127.0.0.1", 8080, "text", True, ("*",))
     assert s.state_dir == media / STATE_DIR_NAME
     assert s.auth_enabled
@@ -311,6 +605,15 @@ REFUSALS: dict[str, Refusal] = {
     "admin secret equals a viewer kid secret": _r("HLSGATE_ADMIN_SECRET",
                                                   env={"HLSGATE_JWT_SECRETS": f"k1={K1},k2={K2}",
                                                        "HLSGATE_ADMIN_SECRET": K2}),
+    "admin secrets share one with the viewer": _r("HLSGATE_ADMIN_SECRETS", "differ",
+                                                   env={"HLSGATE_JWT_SECRETS": f"k1={K1}",
+                                                        "HLSGATE_ADMIN_SECRETS": f"a1={A1},a2={K1}"}),
+    "unknown admin signing kid": _r("admin.signing_kid", "'a3'", env={"HLSGATE_ADMIN_SECRETS": f"a1={A1}",
+                                                                    "HLSGATE_ADMIN_SIGNING_KID": "a3"}),
+    "admin HS256 without an admin secret": _r("admin.algorithms", "HS256", "secret",
+                                              env={"HLSGATE_ADMIN_JWKS_URL": JWKS, "HLSGATE_ADMIN_ALGORITHMS": "HS256"}),
+    "admin public key file missing": _r("admin.public_keys", "nowhere.pem",
+                                        toml='[admin]\npublic_keys = ["/nonexistent/nowhere.pem"]'),
     "cors origin with a path": _r("cors_origins", "https://player.example.com/app",
                                   cors_origins=["https://player.example.com/app"]),
     "cors origin without a scheme": _r("cors_origins", env={"HLSGATE_CORS_ORIGINS": "player.example.com"}),
@@ -320,7 +623,7 @@ REFUSALS: dict[str, Refusal] = {
     "cors origin with credentials": _r("cors_origins", cors_origins=["https://user@a.example"]),
     "unknown top-level key": _r("unknown setting", "mediaroot", toml='mediaroot = "/srv"'),
     "unknown auth key": _r("unknown setting", "auth.secert", toml='[auth]\nsecert = "x"'),
-    "unknown admin key": _r("unknown setting", "admin.secrets", toml='[admin.secrets]\nk1 = "x"'),
+    "unknown admin key": _r("unknown setting", "admin.require_exp", toml="[admin]\nrequire_exp = false"),
     "unknown tokens key": _r("unknown setting", "tokens.ttl", toml="[tokens]\nttl = 5"),
     "auth not a table": _r("[auth]", "table", toml="auth = 5"),
     "malformed TOML": _r("not valid TOML", "hlsgate.toml", toml="[auth\nsecret = 1"),
@@ -356,7 +659,7 @@ def test_refusals_name_the_setting(case: Refusal, media: Path, tmp_path: Path) -
     message = str(caught.value)
     for words in case.named:
         assert words in message
-    for secret in (SECRET, SHORT_SECRET, K1, K2, ADMIN_SECRET):
+    for secret in (SECRET, SHORT_SECRET, K1, K2, A1, A2, ADMIN_SECRET):
         assert secret not in message
     assert "\n" not in message
 
