@@ -4,21 +4,25 @@ streams, and a running origin on loopback (real HTTP through aiohttp's test serv
 
 from __future__ import annotations
 
+import logging
 import secrets
 import shutil
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import jwt
 import pytest
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.test_utils import TestServer
+from aiohttp.web_protocol import RequestHandler
 
 from hls_server.core.settings import Settings, load_settings
 from hls_server.web.app import create_app
+from hls_server.web.context import SERVICES
 from transcode.api import transcode_vod
 from transcode.command import EncodeOptions
 from transcode.ladder import load_ladder
@@ -136,3 +140,43 @@ async def origin(start_origin: StartOrigin) -> Origin:
     """An origin with the default test settings (HS256 viewer secret, admin secret)."""
     started: Origin = await start_origin()
     return started
+
+
+# -- the guard on every test of the origin: never a 5xx, never an error logged --------------------------------------
+
+
+@dataclass
+class ServerWatch:
+    """Every status an in-process aiohttp server answered during the test (recorded at access-log time)."""
+
+    statuses: list[int] = field(default_factory=list)
+
+
+@pytest.fixture(autouse=True)
+def never_500(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> Iterator[ServerWatch]:
+    """Fail the test if any in-process origin answered 5xx or anything logged at ERROR (a traceback)."""
+    watch = ServerWatch()
+    log_access = RequestHandler.log_access
+
+    def record(self: RequestHandler, request: Any, response: Any, start: float | None) -> None:
+        try:
+            app = request.app
+        except AssertionError:  # a request aiohttp could not parse reached no app: the origin's server answered it
+            app = None
+        if app is None or SERVICES in app:  # the origin's answers, not those of a test's fake key server
+            watch.statuses.append(response.status)
+        log_access(self, request, response, start)
+
+    monkeypatch.setattr(RequestHandler, "log_access", record)
+    yield watch
+    # 503 is the deliberate "not configured" answer (the REST API without an admin key); any other 5xx is a crash.
+    assert [s for s in watch.statuses if s >= 500 and s != 503] == [], f"the server answered {watch.statuses}"
+    errors = [r for r in (*caplog.get_records("setup"), *caplog.get_records("call"), *caplog.records)
+              if r.levelno >= logging.ERROR and not _client_error(r)]
+    assert errors == [], [f"{r.name}: {r.getMessage()}" for r in errors]
+
+
+def _client_error(record: logging.LogRecord) -> bool:
+    """aiohttp logs a request it could not parse (answered 400) at ERROR with a traceback: not a crash."""
+    error = record.exc_info[1] if record.exc_info else None
+    return isinstance(error, HttpProcessingError) and 400 <= error.code < 500

@@ -3,7 +3,7 @@
 Traversal goes over a raw socket (HTTP clients normalise ``..`` before sending), with a valid token, against a
 media root that has a sentinel file planted right next to it. The access log is checked on the real
 ``hlsgate serve`` in a subprocess, since the test server does not use serve.py's logger. The autouse
-:func:`never_500` guard (imported from the token tests) fails any test in which the origin answered 5xx or
+:func:`never_500` guard (tests/hls_server/conftest.py) fails any test in which the origin answered 5xx or
 logged an error.
 """
 
@@ -42,17 +42,8 @@ from .conftest import (
     make_admin_token,
     make_token,
 )
-from .test_security_tokens import (  # the shared request helpers, and the guard (autouse, so imported to apply)
-    MASTER,
-    SEGMENT,
-    Reply,
-    assert_not_echoed,
-    expect_error,
-    expect_media,
-    fetch,
-    never_500,  # noqa: F401
-    send,
-)
+from .http import Reply, assert_not_echoed, expect_error, expect_media, fetch, send
+from .test_security_tokens import MASTER, SEGMENT
 
 SENTINEL = b"SENTINEL: bytes from outside the media root\n"
 BIG_SEGMENT = "seg_00050.ts"

@@ -18,10 +18,9 @@ import hashlib
 import hmac
 import json
 import logging
-import re
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,14 +28,11 @@ from typing import Any
 import jwt
 import pytest
 from aiohttp import web
-from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.test_utils import TestServer
-from aiohttp.web_protocol import RequestHandler
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
-from multidict import CIMultiDictProxy
 
 from hls_server.core.errors import ConfigError
 from hls_server.core.settings import MIN_HMAC_SECRET_BYTES
@@ -49,51 +45,16 @@ from .conftest import (
     SECRET,
     STREAM,
     Origin,
+    ServerWatch,
     StartOrigin,
     make_admin_token,
     make_token,
     settings_for,
 )
+from .http import expect_error, expect_media, fetch, send
 
 SEGMENT = f"/hls/{STREAM}/360p/seg_00000.ts"
 MASTER = f"/hls/{STREAM}/master.m3u8"
-CHALLENGE = re.compile(r'Bearer realm="hlsgate", error="invalid_token", error_description="(?P<d>[^"\\]+)"')
-ECHO_WINDOW = 16  # no run of this many token characters may come back to the client
-
-
-# -- the guard: never a 500, never an error logged ---------------------------------------------------------------
-
-
-@dataclass
-class ServerWatch:
-    """Every status an in-process aiohttp server answered during the test (recorded at access-log time)."""
-
-    statuses: list[int] = field(default_factory=list)
-
-
-@pytest.fixture(autouse=True)
-def never_500(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> Iterator[ServerWatch]:
-    """Fail the test if any in-process server answered 5xx or anything logged at ERROR (a traceback)."""
-    watch = ServerWatch()
-    log_access = RequestHandler.log_access
-
-    def record(self: RequestHandler, request: Any, response: Any, start: float | None) -> None:
-        watch.statuses.append(response.status)
-        log_access(self, request, response, start)
-
-    monkeypatch.setattr(RequestHandler, "log_access", record)
-    yield watch
-    # 503 is the deliberate "not configured" answer (the REST API without an admin key); any other 5xx is a crash.
-    assert [s for s in watch.statuses if s >= 500 and s != 503] == [], f"the server answered {watch.statuses}"
-    errors = [r for r in (*caplog.get_records("setup"), *caplog.get_records("call"), *caplog.records)
-              if r.levelno >= logging.ERROR and not _client_error(r)]
-    assert errors == [], [f"{r.name}: {r.getMessage()}" for r in errors]
-
-
-def _client_error(record: logging.LogRecord) -> bool:
-    """aiohttp logs a request it could not parse (answered 400) at ERROR with a traceback: not a crash."""
-    error = record.exc_info[1] if record.exc_info else None
-    return isinstance(error, HttpProcessingError) and 400 <= error.code < 500
 
 
 async def test_the_never_500_guard_sees_a_handler_crash(media_root: Path, tmp_path: Path, never_500: ServerWatch,
@@ -119,80 +80,6 @@ async def test_the_never_500_guard_sees_a_handler_crash(media_root: Path, tmp_pa
     assert any(r.levelno >= logging.ERROR for r in caplog.records)
     never_500.statuses.clear()  # seen; now let the guard pass
     caplog.clear()
-
-
-# -- requests and answers ----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Reply:
-    status: int
-    headers: CIMultiDictProxy[str]
-    body: bytes
-
-    @property
-    def text(self) -> str:
-        return self.body.decode("utf-8", "replace")
-
-    def json(self) -> dict[str, Any]:
-        value = json.loads(self.body)
-        assert isinstance(value, dict)
-        return value
-
-
-async def fetch(origin: Origin, path: str, *, token: str | list[str] | None = None, auth: str | None = None,
-                method: str = "GET", headers: Mapping[str, str] | None = None, **kwargs: Any) -> Reply:
-    """One request: ``token`` goes to ``?token=`` (a list gives several), ``auth`` is the Authorization header."""
-    all_headers = dict(headers or {})
-    if auth is not None:
-        all_headers["Authorization"] = auth
-    params = None if token is None else [("token", t) for t in ([token] if isinstance(token, str) else token)]
-    async with origin.session.request(method, origin.url(path), params=params, headers=all_headers,
-                                      **kwargs) as response:
-        return Reply(response.status, response.headers, await response.read())
-
-
-def send(origin: Origin, path: str, token: str, via: str) -> Any:
-    """The token in the query (``via="query"``) or as ``Authorization: Bearer`` (``via="header"``)."""
-    if via == "query":
-        return fetch(origin, path, token=token)
-    return fetch(origin, path, auth=f"Bearer {token}")
-
-
-def assert_not_echoed(reply: Reply, *tokens: str) -> None:
-    """No run of ECHO_WINDOW characters of any token is in the body or in any response header."""
-    seen = reply.text + "\n" + "\n".join(f"{k}: {v}" for k, v in reply.headers.items())
-    for token in tokens:
-        for start in range(max(1, len(token) - ECHO_WINDOW + 1)):
-            piece = token[start:start + ECHO_WINDOW]
-            assert piece not in seen, f"the answer echoes part of a token: {piece!r}"
-
-
-def expect_error(reply: Reply, status: int, code: str, *tokens: str) -> dict[str, Any]:
-    """The answer is exactly this error, with the challenge a 401 needs, and echoes none of ``tokens``."""
-    assert reply.status == status, reply.text
-    assert reply.headers["Content-Type"].startswith("application/json")
-    body = reply.json()
-    assert body["error"] == code, body
-    description = body["error_description"]
-    assert isinstance(description, str) and description
-    challenge = reply.headers.get("WWW-Authenticate")
-    if status == 401:
-        assert challenge is not None
-        match = CHALLENGE.fullmatch(challenge)
-        assert match is not None, challenge
-        assert match["d"] == description.replace('"', "'")
-    else:
-        assert challenge is None, "only a 401 carries a Bearer challenge"
-    assert reply.headers["Cache-Control"] == "no-store"
-    assert_not_echoed(reply, *tokens)
-    return body
-
-
-def expect_media(reply: Reply, content_type: str) -> None:
-    assert reply.status == 200, reply.text
-    assert reply.headers["Content-Type"].startswith(content_type)
-    assert reply.body
 
 
 # -- forging tokens by hand --------------------------------------------------------------------------------------
