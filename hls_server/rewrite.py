@@ -4,8 +4,9 @@ A viewer who was let in with ``?token=T`` must carry the same token on every req
 variant playlists, renditions, segments, init sections, keys, parts, preload hints. So every URI of a
 playlist gets ``token=T`` in its query:
 
-* every URI line (a non-blank line that does not start with ``#``);
-* every quoted ``URI="..."`` attribute of an ``#EXT`` tag line, and ``SERVER-URI="..."`` of
+* every URI line: a non-blank line whose first non-blank character is not ``#`` (a line that starts with
+  blanks and then ``#`` is an indented tag or comment, as the m3u8 library and ExoPlayer read it, never a URI);
+* every quoted ``URI="..."`` attribute of an ``#EXT`` tag line (indented or not), and ``SERVER-URI="..."`` of
   ``EXT-X-CONTENT-STEERING``. Attribute lists are parsed as RFC 8216 section 4.2 defines them (a quoted
   string may hold commas; ``SERVER-URI`` is not ``URI``); a line that is not a well-formed attribute list
   is left as it is, so its URIs get no token and the player's request for them fails closed.
@@ -63,10 +64,11 @@ two URL parsers could read as two different hosts."""
 _PLAIN_RELATIVE = r"[^\s#?:/\\\x00-\x1f\x7f][^\s#?:\\\x00-\x1f\x7f]*"
 """A relative path with no scheme, query, fragment, backslash, space or control character."""
 _URI_BEARING_LINE = re.compile(
-    rf"^(?:(?P<plain>{_PLAIN_RELATIVE})|(?P<uri>[^#\n][^\n]*?)|(?P<tag>#EXT[^\n]*?URI[^\n]*?))\r?$", re.MULTILINE
+    rf"^(?:(?P<plain>{_PLAIN_RELATIVE})|(?P<uri>(?![ \t]*#)[^\n]+?)|(?P<tag>[ \t]*#EXT[^\n]*?URI[^\n]*?))\r?$",
+    re.MULTILINE,
 )
 """A URI line: a plain relative one (as ffmpeg writes segment names) or another (perhaps blank: skipped
-later), or a tag line that may hold a URI attribute; without the CR of a CRLF."""
+later), or a tag line, perhaps indented, that may hold a URI attribute; without the CR of a CRLF."""
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _ATTRIBUTE = re.compile(r'[ \t]*([A-Z0-9-]+)[ \t]*=[ \t]*("[^"\r\n]*"|[^",]*)[ \t]*(?:,|\Z)')
 _LINE_EDGE_WHITESPACE = " \t"
@@ -164,9 +166,12 @@ def compile_playlist(text: str) -> PlaylistTemplate:
 
 
 def _compile_tag(line: str, items: list[_Item]) -> None:
-    """A tag line: its quoted ``URI`` (and steering ``SERVER-URI``) attribute values become URIs."""
-    name, colon, _ = line[1:].partition(":")
-    attributes = _parse_attributes(line, 1 + len(name) + 1) if colon and name not in NOT_ATTRIBUTE_LISTS else None
+    """A tag line, perhaps indented: its quoted ``URI`` (and steering ``SERVER-URI``) attribute values become
+    URIs."""
+    indent = len(line) - len(line.lstrip(_LINE_EDGE_WHITESPACE))
+    name, colon, _ = line[indent + 1:].partition(":")
+    start = indent + 1 + len(name) + 1
+    attributes = _parse_attributes(line, start) if colon and name not in NOT_ATTRIBUTE_LISTS else None
     wanted = {URI_ATTRIBUTE, STEERING_URI_ATTRIBUTE} if name == STEERING_TAG else {URI_ATTRIBUTE}
     done = 0
     for attribute, start, stop in attributes or ():

@@ -301,6 +301,40 @@ def test_tag_line(line: str, expected: str) -> None:
     assert propagate_token(f"#EXTM3U\n{line}\n", "TKN") == f"#EXTM3U\n{expected}\n"
 
 
+@pytest.mark.parametrize(("line", "expected"), [
+    # a line whose first non-blank character is "#" is a tag or a comment, never a URI line
+    ("  #EXT-X-START:TIME-OFFSET=0", "  #EXT-X-START:TIME-OFFSET=0"),
+    ("\t#EXT-X-DISCONTINUITY", "\t#EXT-X-DISCONTINUITY"),
+    ("   # an indented comment", "   # an indented comment"),
+    (" \t #", " \t #"),
+    # an indented tag's URI attributes get the token like any tag's, its indentation stays
+    ('  #EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="a",NAME="en",URI="audio/en.m3u8"',
+     '  #EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="a",NAME="en",URI="audio/en.m3u8?token=TKN"'),
+    ('\t#EXT-X-MAP:URI="init.mp4"', '\t#EXT-X-MAP:URI="init.mp4?token=TKN"'),
+    ('  #EXT-X-KEY:METHOD=AES-128,URI="https://cdn.other.example/k"',
+     '  #EXT-X-KEY:METHOD=AES-128,URI="https://cdn.other.example/k"'),
+    ('  #EXTINF:4,URI="x.ts"', '  #EXTINF:4,URI="x.ts"'),
+    ('  # URI="x"', '  # URI="x"'),
+    # near misses: still URI lines, still with the token
+    ("  seg.ts", "  seg.ts?token=TKN"),
+    ("  seg.ts#EXT-X-ENDLIST", "  seg.ts?token=TKN#EXT-X-ENDLIST"),
+    ("seg#1.ts", "seg?token=TKN#1.ts"),
+    ("\t../audio/seg.ts", "\t../audio/seg.ts?token=TKN"),
+], ids=lambda value: repr(value)[:40])
+def test_indented_lines(line: str, expected: str) -> None:
+    assert propagate_token(f"#EXTM3U\n{line}\n", "TKN") == f"#EXTM3U\n{expected}\n"
+    assert propagate_token(f"#EXTM3U\r\n{line}\r\n", "TKN") == f"#EXTM3U\r\n{expected}\r\n"
+
+
+def test_an_indented_playlist_parses_with_every_uri_carrying_one_token() -> None:
+    source = "#EXTM3U\n" + "".join(f"  {line}\n" for line in MEDIA.splitlines()[1:])
+    parsed = m3u8.loads(propagate_token(source, JWT))
+    assert [s.duration for s in parsed.segments] == [4.0, 4.0, 3.2]
+    uris = [s.uri for s in parsed.segments] + [parsed.segments[0].init_section.uri]
+    uris += [k.uri for k in parsed.keys if k and k.uri]
+    assert len(uris) == 5 and all(query_tokens(uri) == [JWT] for uri in uris), uris
+
+
 # --- bytes that must not move ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("source", "expected"), [
