@@ -15,9 +15,19 @@ Relative and path-absolute URIs always get the token. An absolute ``http(s)://``
 ``//host/`` URI gets it only when its host[:port] is the ``host`` given to :meth:`PlaylistTemplate.render`
 (case-insensitive, an explicit default port equal to none); other hosts, other schemes (``data:``,
 ``skd:``) and anything this module cannot read without ambiguity are left alone: a token is never sent
-where it was not meant to go. An existing ``token`` parameter is replaced in place, so rendering is
-idempotent. Everything else (other tags, comments, blank lines, LF or CRLF line ends, a UTF-8 BOM, a
-missing final newline) is kept byte for byte.
+where it was not meant to go. "Without ambiguity" means that every URL parser reads the same host: the
+authority (up to the first ``/``, ``?`` or ``#``) is an ASCII host name of non-empty labels (letters, digits,
+inner hyphens; no trailing dot), a canonical dotted IPv4 address (a name whose last label looks like a
+number is one for WHATWG parsers, so ``0x7f.1`` or ``127.000.0.1`` are refused), or a valid bracketed IPv6
+address without a zone id, then an optional port of 1 to 65535 without leading zeros. So no userinfo
+(``@``), no backslash anywhere before the path (WHATWG parsers read it as ``/``, curl and ffmpeg do not:
+``https://origin\\@evil/`` goes to ``evil`` with them), no percent-encoding, no empty port. Nor does a URI
+holding a control character, a blank other than the space, or a BOM get a token, wherever it is: parsers
+drop or trim such characters differently (hls.js skips any Unicode blank before a URI line, so
+``\\u00a0//evil/x`` is a URI of ``evil`` for it).
+
+An existing ``token`` parameter is replaced in place, so rendering is idempotent. Everything else (other
+tags, comments, blank lines, LF or CRLF line ends, a UTF-8 BOM, a missing final newline) is kept byte for byte.
 
 The token is percent-encoded with :func:`urllib.parse.quote` (``safe=""``): a JWT (base64url and dots)
 is unchanged, and no CR, LF, quote, comma or ``#`` from a hostile token can reach the output.
@@ -31,6 +41,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from ipaddress import IPv6Address
 from types import MappingProxyType
 from urllib.parse import quote, unquote_plus
 
@@ -51,25 +62,33 @@ NOT_ATTRIBUTE_LISTS = frozenset({"EXTINF"})
 """Tags whose value is not an attribute list although it may contain ``NAME="..."`` (an EXTINF title)."""
 
 DEFAULT_PORTS: Mapping[str, int] = MappingProxyType({"http": 80, "https": 443})
+MAX_PORT = 0xFFFF
 
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 _SCHEME_RELATIVE = frozenset({"//", "\\\\", "/\\", "\\/"})
 """``//host/``, and the backslash spellings that WHATWG URL parsers (browsers, hls.js) read the same way."""
-_AUTHORITY_END = re.compile(r"[/?#\\]")
-_AUTHORITY = re.compile(
-    r"(?P<host>[A-Za-z0-9](?:[A-Za-z0-9.\-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::(?P<port>[0-9]{1,5}))?"
-)
-"""A plain host name or IP literal with an optional port: no userinfo, no percent-encoding, nothing that
-two URL parsers could read as two different hosts."""
-_PLAIN_RELATIVE = r"[^\s#?:/\\\x00-\x1f\x7f][^\s#?:\\\x00-\x1f\x7f]*"
-"""A relative path with no scheme, query, fragment, backslash, space or control character."""
+_AUTHORITY_END = re.compile(r"[/?#]")
+"""Where RFC 3986 parsers (curl, ffmpeg) end an authority; WHATWG ones also end it at a backslash, so an
+authority holding one is refused."""
+_AUTHORITY = re.compile(r"(?P<host>[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(?::(?P<port>[0-9]{1,5}))?")
+"""A host name or IP literal with an optional port, checked further by :func:`_is_plain_host`: no userinfo,
+no percent-encoding, nothing that two URL parsers could read as two different hosts."""
+_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?")
+_HEX_NUMBER = re.compile(r"0x[0-9a-f]*")
+_DECIMAL_OCTET = re.compile(r"0|[1-9][0-9]{0,2}")
+_IPV4_PARTS = 4
+_MAX_OCTET = 255
+_UNSAFE_IN_URI = re.compile(r"[\x00-\x1f\x7f-\x9f\ufeff]|[^\S ]")
+"""Control characters (C0, DEL, C1), the BOM and every blank but the space: URL parsers strip, drop or
+trim them differently."""
+_PLAIN_RELATIVE = r"[^\s#?:/\\\x00-\x1f\x7f-\x9f\ufeff][^\s#?:\\\x00-\x1f\x7f-\x9f\ufeff]*"
+"""A relative path with no scheme, query, fragment, backslash, blank or control character."""
 _URI_BEARING_LINE = re.compile(
     rf"^(?:(?P<plain>{_PLAIN_RELATIVE})|(?P<uri>(?![ \t]*#)[^\n]+?)|(?P<tag>[ \t]*#EXT[^\n]*?URI[^\n]*?))\r?$",
     re.MULTILINE,
 )
 """A URI line: a plain relative one (as ffmpeg writes segment names) or another (perhaps blank: skipped
 later), or a tag line, perhaps indented, that may hold a URI attribute; without the CR of a CRLF."""
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _ATTRIBUTE = re.compile(r'[ \t]*([A-Z0-9-]+)[ \t]*=[ \t]*("[^"\r\n]*"|[^",]*)[ \t]*(?:,|\Z)')
 _LINE_EDGE_WHITESPACE = " \t"
 
@@ -216,7 +235,7 @@ def _compile_uri(text: str, items: list[_Item]) -> None:
 def _token_hosts(uri: str) -> frozenset[str] | None:
     """Which ``host[:port]`` values the token may go to with ``uri``: ``None`` for any (a relative URI
     stays on the origin), an empty set for none (another scheme, or a URI that is not plain enough)."""
-    if _CONTROL.search(uri):
+    if _UNSAFE_IN_URI.search(uri):
         return frozenset()  # WHATWG parsers drop tabs and newlines anywhere: "/\t/evil" is "//evil"
     scheme: str | None = None
     if uri[:2] in _SCHEME_RELATIVE:
@@ -231,16 +250,35 @@ def _token_hosts(uri: str) -> frozenset[str] | None:
     parsed = _AUTHORITY.fullmatch(_AUTHORITY_END.split(authority, maxsplit=1)[0])
     if parsed is None:
         return frozenset()
-    name = parsed["host"].lower()
-    port = int(parsed["port"]) if parsed["port"] is not None else None
-    default = DEFAULT_PORTS.get(scheme) if scheme is not None else None
-    if port is not None and port > 0xFFFF:
+    name, digits = parsed["host"].lower(), parsed["port"]
+    if not _is_plain_host(name) or (digits is not None and (digits.startswith("0") or int(digits) > MAX_PORT)):
         return frozenset()
+    port = int(digits) if digits is not None else None
+    default = DEFAULT_PORTS.get(scheme) if scheme is not None else None
     if port is None and default is None:
         return frozenset({name})
     if port is None or port == default:
         return frozenset({name, f"{name}:{default}"})
     return frozenset({f"{name}:{port}"})
+
+
+def _is_plain_host(name: str) -> bool:
+    """Whether every URL parser reads the lower-cased ``name`` as the same host: a valid IPv6 literal, a
+    canonical dotted IPv4 address, or a host name of non-empty labels whose last one is not number-like (WHATWG
+    parsers read ``0x7f.1`` or ``2130706433`` as IPv4 addresses, others look them up as names)."""
+    if name.startswith("["):
+        try:
+            IPv6Address(name[1:-1])
+        except ValueError:
+            return False
+        return True
+    labels = name.split(".")
+    if not all(_LABEL.fullmatch(label) for label in labels):
+        return False
+    if labels[-1].isdigit() or _HEX_NUMBER.fullmatch(labels[-1]):
+        return len(labels) == _IPV4_PARTS and all(
+            _DECIMAL_OCTET.fullmatch(label) and int(label) <= _MAX_OCTET for label in labels)
+    return True
 
 
 def _with_token_slot(uri: str) -> tuple[str, str]:

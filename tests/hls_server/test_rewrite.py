@@ -225,8 +225,6 @@ URI_CASES: list[tuple[str, str | None, str]] = [
      "https://media.example.com:8443/seg.ts?token=TKN"),
     ("https://media.example.com?x=1", HOST, "https://media.example.com?x=1&token=TKN"),
     ("https://media.example.com#f", HOST, "https://media.example.com?token=TKN#f"),
-    ("https://media.example.com\\@evil.example/seg.ts", HOST,
-     "https://media.example.com\\@evil.example/seg.ts?token=TKN"),
     ("https://[::1]:8443/seg.ts", "[::1]:8443", "https://[::1]:8443/seg.ts?token=TKN"),
     ("//media.example.com/seg.ts", HOST, "//media.example.com/seg.ts?token=TKN"),
     ("//media.example.com:8443/seg.ts", "media.example.com:8443", "//media.example.com:8443/seg.ts?token=TKN"),
@@ -241,6 +239,7 @@ URI_CASES: list[tuple[str, str | None, str]] = [
     ("https://media.example.com@evil.example/seg.ts", HOST, "https://media.example.com@evil.example/seg.ts"),
     ("https://user@media.example.com/seg.ts", HOST, "https://user@media.example.com/seg.ts"),
     ("https://evil.example\\@media.example.com/seg.ts", HOST, "https://evil.example\\@media.example.com/seg.ts"),
+    ("https://media.example.com\\@evil.example/seg.ts", HOST, "https://media.example.com\\@evil.example/seg.ts"),
     ("https://media.example.com:99999/seg.ts", "media.example.com:99999", "https://media.example.com:99999/seg.ts"),
     ("https://media.example.com:/seg.ts", HOST, "https://media.example.com:/seg.ts"),
     ("https://%6Dedia.example.com/seg.ts", HOST, "https://%6Dedia.example.com/seg.ts"),
@@ -268,6 +267,124 @@ def test_uri_line(uri: str, host: str | None, expected: str) -> None:
 def test_uri_attribute(uri: str, host: str | None, expected: str) -> None:
     source = f'#EXTM3U\n#EXT-X-MAP:URI="{uri}",BYTERANGE="720@0"\n'
     assert propagate_token(source, "TKN", host=host) == f'#EXTM3U\n#EXT-X-MAP:URI="{expected}",BYTERANGE="720@0"\n'
+
+
+AMBIGUOUS_AUTHORITIES = [
+    # userinfo, and backslashes anywhere before the path (WHATWG reads "\\" as "/", curl and ffmpeg do not)
+    "https://media.example.com\\@evil.example/seg.ts",
+    "//media.example.com\\@evil.example/seg.ts",
+    "\\\\media.example.com\\@evil.example/seg.ts",
+    "https://media.example.com\\seg.ts",
+    "https://media.example.com:443\\@evil.example/seg.ts",
+    "https://media.example.com@evil.example/seg.ts",
+    "https://@media.example.com/seg.ts",
+    "https://media.example.com:443@evil.example/seg.ts",
+    "https://media.example.com%40evil.example/seg.ts",
+    # percent-encoded host bytes, %2F, non-ASCII look-alikes
+    "https://media%2Eexample.com/seg.ts",
+    "https://media.example.com%2F@evil.example/seg.ts",
+    "https://media.example.com%2Fseg.ts",
+    "https://m\u0435dia.example.com/seg.ts",
+    "https://media.example.\u212aom/seg.ts",
+    "https://media\u3002example.com/seg.ts",
+    # blanks and controls wherever they are
+    "https://media.example.com /seg.ts",
+    "https:// media.example.com/seg.ts",
+    "https://media.example.com\t/seg.ts",
+    "https://media.example.com/se\tg.ts",
+    "https://media.\x00example.com/seg.ts",
+    "https://media.example.com\x0b/seg.ts",
+    "\u00a0//media.example.com/seg.ts",
+    "\ufeff//media.example.com/seg.ts",
+    "//media.example.com\u2028/seg.ts",
+    "//media.example.com/seg\x85.ts",
+    # host names that are not plain: trailing or double dots, edge hyphens, underscores
+    "https://media.example.com./seg.ts",
+    "https://media.example.com.:443/seg.ts",
+    "https://media..example.com/seg.ts",
+    "https://.media.example.com/seg.ts",
+    "https://-media.example.com/seg.ts",
+    "https://media-.example.com/seg.ts",
+    "https://media_1.example.com/seg.ts",
+    # ports: out of range, leading zeros, zero, empty, signs
+    "https://media.example.com:0443/seg.ts",
+    "https://media.example.com:00443/seg.ts",
+    "https://media.example.com:0/seg.ts",
+    "https://media.example.com:65536/seg.ts",
+    "https://media.example.com:/seg.ts",
+    "https://media.example.com:+443/seg.ts",
+    "https://media.example.com:443:443/seg.ts",
+]
+AMBIGUOUS_NUMERIC_HOSTS = [
+    # number-like host names: WHATWG parsers read them as IPv4 addresses, other parsers as names
+    ("https://127.1:8443/seg.ts", "127.1:8443"),
+    ("https://0x7f.0.0.1:8443/seg.ts", "0x7f.0.0.1:8443"),
+    ("https://0177.0.0.1:8443/seg.ts", "0177.0.0.1:8443"),
+    ("https://127.000.0.1:8443/seg.ts", "127.000.0.1:8443"),
+    ("https://2130706433:8443/seg.ts", "2130706433:8443"),
+    ("https://256.0.0.1:8443/seg.ts", "256.0.0.1:8443"),
+    ("https://1.2.3.4.5:8443/seg.ts", "1.2.3.4.5:8443"),
+    ("https://example.0x1/seg.ts", "example.0x1"),
+    ("https://example.123/seg.ts", "example.123"),
+    # IPv6: zone ids, bad literals, IPv4 in brackets
+    ("https://[fe80::1%25eth0]:8443/seg.ts", "[fe80::1%25eth0]:8443"),
+    ("https://[fe80::1%eth0]:8443/seg.ts", "[fe80::1%eth0]:8443"),
+    ("https://[::1::2]:8443/seg.ts", "[::1::2]:8443"),
+    ("https://[1.2.3.4]:8443/seg.ts", "[1.2.3.4]:8443"),
+    ("https://[:::1]/seg.ts", "[:::1]"),
+    ("https://[::ffff:01.2.3.4]/seg.ts", "[::ffff:01.2.3.4]"),
+]
+PLAIN_AUTHORITIES = [
+    # near misses that are plain: the token goes in
+    ("https://media.example.com/a\\b/seg.ts", HOST),
+    ("https://media.example.com/@evil.example/seg.ts", HOST),
+    ("https://media.example.com/seg.ts?next=https://evil.example/@x", HOST),
+    ("https://media.example.com?x=\\@evil.example", HOST),
+    ("https://media.example.com#\\@evil.example", HOST),
+    ("https://media.example.com/seg%20one.ts", HOST),
+    ("https://media.example.com/s\u00e9g.ts", HOST),
+    ("https://media-1.example.com/seg.ts", "media-1.example.com"),
+    ("https://xn--mdia-dpa.example.com/seg.ts", "xn--mdia-dpa.example.com"),
+    ("https://MEDIA.Example.com:65535/seg.ts", "media.example.com:65535"),
+    ("https://media.example.com:1/seg.ts", "media.example.com:1"),
+    ("https://127.0.0.1:8443/seg.ts", "127.0.0.1:8443"),
+    ("https://0.0.0.0:8443/seg.ts", "0.0.0.0:8443"),
+    ("https://255.255.255.255/seg.ts", "255.255.255.255"),
+    ("https://1.2.3.example/seg.ts", "1.2.3.example"),
+    ("https://example.0xyz/seg.ts", "example.0xyz"),
+    ("https://[::1]/seg.ts", "[::1]"),
+    ("https://[2001:DB8::1]:8443/seg.ts", "[2001:db8::1]:8443"),
+    ("https://[::ffff:1.2.3.4]/seg.ts", "[::ffff:1.2.3.4]"),
+    ("//127.0.0.1:8080/seg.ts", "127.0.0.1:8080"),
+    ("\\\\media.example.com/seg.ts", HOST),
+    ("/\\media.example.com/seg.ts", HOST),
+]
+
+
+@pytest.mark.parametrize("uri", AMBIGUOUS_AUTHORITIES, ids=lambda uri: repr(uri))
+@pytest.mark.parametrize("host", [HOST, "media.example.com:443", "evil.example", "as written"])
+def test_an_ambiguous_authority_never_gets_the_token(uri: str, host: str) -> None:
+    if host == "as written":  # a Host header spelled like the URI's authority, odd characters and all
+        host = re.split(r"[/?#]", uri.split("//", 1)[1] if "//" in uri else uri[2:], maxsplit=1)[0].lower()
+    assert_untouched(uri, host)
+
+
+@pytest.mark.parametrize(("uri", "host"), AMBIGUOUS_NUMERIC_HOSTS, ids=lambda value: repr(value))
+def test_an_ambiguous_numeric_host_never_gets_the_token(uri: str, host: str) -> None:
+    assert_untouched(uri, host)
+
+
+@pytest.mark.parametrize(("uri", "host"), PLAIN_AUTHORITIES, ids=lambda value: repr(value))
+def test_a_plain_authority_gets_the_token(uri: str, host: str) -> None:
+    rendered = propagate_token(f"#EXTM3U\n{uri}\n", "TKN", host=host).splitlines()[1]
+    assert query_tokens(rendered) == ["TKN"], rendered
+    assert rendered.replace("?token=TKN", "", 1).replace("&token=TKN", "", 1) == uri
+
+
+def assert_untouched(uri: str, host: str) -> None:
+    """Neither as a URI line nor as a URI attribute does ``uri`` get a token, for a request to ``host``."""
+    for source in (f"#EXTM3U\n#EXTINF:4,\n{uri}\n", f'#EXTM3U\n#EXT-X-MAP:URI="{uri}"\n'):
+        assert propagate_token(source, "TKN", host=host) == source, repr(source)
 
 
 @pytest.mark.parametrize(("line", "expected"), [
