@@ -13,18 +13,21 @@ playlist gets ``token=T`` in its query:
 
 Relative and path-absolute URIs always get the token. An absolute ``http(s)://`` or scheme-relative
 ``//host/`` URI gets it only when its host[:port] is the ``host`` given to :meth:`PlaylistTemplate.render`
-(case-insensitive, an explicit default port equal to none); other hosts, other schemes (``data:``,
-``skd:``) and anything this module cannot read without ambiguity are left alone: a token is never sent
-where it was not meant to go. "Without ambiguity" means that every URL parser reads the same host: the
-authority (up to the first ``/``, ``?`` or ``#``) is an ASCII host name of non-empty labels (letters, digits,
-inner hyphens; no trailing dot), a canonical dotted IPv4 address (a name whose last label looks like a
-number is one for WHATWG parsers, so ``0x7f.1`` or ``127.000.0.1`` are refused), or a valid bracketed IPv6
-address without a zone id, then an optional port of 1 to 65535 without leading zeros. So no userinfo
-(``@``), no backslash anywhere before the path (WHATWG parsers read it as ``/``, curl and ffmpeg do not:
-``https://origin\\@evil/`` goes to ``evil`` with them), no percent-encoding, no empty port. Nor does a URI
-holding a control character, a blank other than the space, or a BOM get a token, wherever it is: parsers
-drop or trim such characters differently (hls.js skips any Unicode blank before a URI line, so
-``\\u00a0//evil/x`` is a URI of ``evil`` for it).
+(case-insensitive, an explicit default port equal to none) and its scheme is no weaker than the request's
+``scheme``: an ``http://`` URI never gets the token of a request made over https, which would send it in
+clear; an ``https://`` one gets it for both, a scheme-relative one inherits the request's scheme. Other
+hosts, other schemes (``data:``, ``skd:``) and anything this module cannot read without ambiguity are left
+alone: a token is never sent where it was not meant to go.
+
+"Without ambiguity" means that every URL parser reads the same host: the authority (up to the first ``/``,
+``?`` or ``#``) is an ASCII host name of non-empty labels (letters, digits, inner hyphens; no trailing dot), a
+canonical dotted IPv4 address (a name whose last label looks like a number is one for WHATWG parsers, so
+``0x7f.1`` or ``127.000.0.1`` are refused), or a valid bracketed IPv6 address without a zone id, then an
+optional port of 1 to 65535 without leading zeros. So no userinfo (``@``), no backslash anywhere before the
+path (WHATWG parsers read it as ``/``, curl and ffmpeg do not: ``https://origin\\@evil/`` goes to ``evil``
+with them), no percent-encoding, no empty port. Nor does a URI holding a control character, a blank other than
+the space, or a BOM get a token, wherever it is: parsers drop or trim such characters differently (hls.js
+skips any Unicode blank before a URI line, so ``\\u00a0//evil/x`` is a URI of ``evil`` for it).
 
 An existing ``token`` parameter is replaced in place, so rendering is idempotent. Everything else (other
 tags, comments, blank lines, LF or CRLF line ends, a UTF-8 BOM, a missing final newline) is kept byte for byte.
@@ -43,6 +46,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv6Address
 from types import MappingProxyType
+from typing import NamedTuple
 from urllib.parse import quote, unquote_plus
 
 TOKEN_PARAM = "token"  # noqa: S105 - the query parameter's name, not a secret
@@ -61,7 +65,9 @@ STEERING_URI_ATTRIBUTE = "SERVER-URI"
 NOT_ATTRIBUTE_LISTS = frozenset({"EXTINF"})
 """Tags whose value is not an attribute list although it may contain ``NAME="..."`` (an EXTINF title)."""
 
-DEFAULT_PORTS: Mapping[str, int] = MappingProxyType({"http": 80, "https": 443})
+PLAIN_SCHEME = "http"
+SECURE_SCHEME = "https"
+DEFAULT_PORTS: Mapping[str, int] = MappingProxyType({PLAIN_SCHEME: 80, SECURE_SCHEME: 443})
 MAX_PORT = 0xFFFF
 
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
@@ -93,20 +99,31 @@ _ATTRIBUTE = re.compile(r'[ \t]*([A-Z0-9-]+)[ \t]*=[ \t]*("[^"\r\n]*"|[^",]*)[ \
 _LINE_EDGE_WHITESPACE = " \t"
 
 
+_Target = tuple[str, str]
+"""A request that an absolute URI may carry the token of: the request's lower-cased ``host[:port]`` and its
+scheme (``http`` or ``https``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Uri:
-    """An absolute URI: ``before`` + encoded token + ``after`` for a request to one of ``hosts``, else
+    """An absolute URI: ``before`` + encoded token + ``after`` for one of the requests in ``targets``, else
     ``original``."""
     before: str
     after: str
     original: str
-    hosts: frozenset[str]
+    targets: frozenset[_Target]
 
 
 _SLOT = None
-"""Where the token goes, whatever the host (after a relative URI's ``token=``)."""
+"""Where the token goes, whatever the request (after a relative URI's ``token=``)."""
 _Item = str | _Uri | None
 _Chunks = tuple[bytes, ...]
+
+
+class _Variants(NamedTuple):
+    """The chunks for one host, per scheme of the request."""
+    https: _Chunks
+    http: _Chunks
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,18 +134,20 @@ class PlaylistTemplate:
     """
     chunks: _Chunks = field(repr=False)
     """For a request whose host matches no absolute URI of the playlist (or no host given)."""
-    host_chunks: Mapping[str, _Chunks] = field(repr=False, compare=False)
-    """Precomputed chunks per lower-cased ``host[:port]`` that some absolute URI names."""
+    host_chunks: Mapping[str, _Variants] = field(repr=False, compare=False)
+    """Precomputed chunks per lower-cased ``host[:port]`` that some absolute URI names, per request scheme."""
     hosts: frozenset[str] = field(repr=False)
     """Every ``host[:port]`` for which some absolute URI gets the token (a superset of host_chunks' keys)."""
     items: tuple[_Item, ...] = field(repr=False)
     """The parsed playlist, kept only when it names more hosts than were precomputed."""
 
-    def render(self, token: str, host: str | None = None) -> bytes:
+    def render(self, token: str, host: str | None = None, scheme: str = SECURE_SCHEME) -> bytes:
         """The playlist with ``token`` in every URI meant for this origin, as UTF-8 bytes.
 
-        ``host`` is the origin's ``host[:port]`` (as in a Host header): absolute URIs naming it get the
-        token too; with ``None`` only relative URIs do.
+        ``host`` is the origin's ``host[:port]`` (as in a Host header) and ``scheme`` the scheme the viewer
+        used (``http`` or ``https``, any case; anything else counts as ``https``, the strict side): absolute
+        URIs naming that host with a scheme no weaker get the token too; with ``host=None`` only relative
+        URIs do.
         """
         if not token:
             raise ValueError("cannot propagate an empty token into a playlist")
@@ -136,17 +155,20 @@ class PlaylistTemplate:
         chunks = self.chunks
         if host is not None and self.hosts:
             key = host.lower()
-            if key in self.hosts:
-                chunks = self.host_chunks.get(key) or _join_chunks(self.items, key)
+            variants = self.host_chunks.get(key)
+            if variants is None and key in self.hosts:
+                variants = _variants(self.items, key)
+            if variants is not None:
+                chunks = variants.http if scheme.lower() == PLAIN_SCHEME else variants.https
         return value.join(chunks)
 
     def __repr__(self) -> str:
         return f"PlaylistTemplate({len(self.chunks) - 1} token slots, {len(self.hosts)} absolute hosts)"
 
 
-def propagate_token(text: str, token: str, host: str | None = None) -> str:
-    """One-shot form of ``compile_playlist(text).render(token, host)``, as text."""
-    return compile_playlist(text).render(token, host).decode("utf-8")
+def propagate_token(text: str, token: str, host: str | None = None, scheme: str = SECURE_SCHEME) -> str:
+    """One-shot form of ``compile_playlist(text).render(token, host, scheme)``, as text."""
+    return compile_playlist(text).render(token, host, scheme).decode("utf-8")
 
 
 def compile_playlist(text: str) -> PlaylistTemplate:
@@ -174,11 +196,11 @@ def compile_playlist(text: str) -> PlaylistTemplate:
             _compile_uri(text[start:end], items)
         done = end
     items.append(text[done:])
-    hosts = frozenset(key for item in items if isinstance(item, _Uri) for key in item.hosts)
+    hosts = frozenset(host for item in items if isinstance(item, _Uri) for host, _ in item.targets)
     precomputed = sorted(hosts)[:MAX_HOST_VARIANTS]
     return PlaylistTemplate(
         chunks=_join_chunks(items, None),
-        host_chunks=MappingProxyType({key: _join_chunks(items, key) for key in precomputed}),
+        host_chunks=MappingProxyType({host: _variants(items, host) for host in precomputed}),
         hosts=hosts,
         items=tuple(items) if len(hosts) > len(precomputed) else (),
     )
@@ -219,22 +241,22 @@ def _compile_uri(text: str, items: list[_Item]) -> None:
     literal when that URI must never get one. Spaces and tabs around the URI stay where they are."""
     uri = text.strip(_LINE_EDGE_WHITESPACE)
     start = len(text) - len(text.lstrip(_LINE_EDGE_WHITESPACE))
-    hosts = _token_hosts(uri)
-    if not uri or (hosts is not None and not hosts):
+    targets = _token_targets(uri)
+    if not uri or (targets is not None and not targets):
         items.append(text)
         return
     before, after = _with_token_slot(uri)
     items.append(text[:start])
-    if hosts is None:
+    if targets is None:
         items += (before, _SLOT, after)
     else:
-        items.append(_Uri(before=before, after=after, original=uri, hosts=hosts))
+        items.append(_Uri(before=before, after=after, original=uri, targets=targets))
     items.append(text[start + len(uri):])
 
 
-def _token_hosts(uri: str) -> frozenset[str] | None:
-    """Which ``host[:port]`` values the token may go to with ``uri``: ``None`` for any (a relative URI
-    stays on the origin), an empty set for none (another scheme, or a URI that is not plain enough)."""
+def _token_targets(uri: str) -> frozenset[_Target] | None:
+    """Which requests ``uri`` may carry the token of: ``None`` for any (a relative URI stays on the origin),
+    an empty set for none (another scheme, or a URI that is not plain enough)."""
     if _UNSAFE_IN_URI.search(uri):
         return frozenset()  # WHATWG parsers drop tabs and newlines anywhere: "/\t/evil" is "//evil"
     scheme: str | None = None
@@ -256,10 +278,14 @@ def _token_hosts(uri: str) -> frozenset[str] | None:
     port = int(digits) if digits is not None else None
     default = DEFAULT_PORTS.get(scheme) if scheme is not None else None
     if port is None and default is None:
-        return frozenset({name})
-    if port is None or port == default:
-        return frozenset({name, f"{name}:{default}"})
-    return frozenset({f"{name}:{port}"})
+        hosts = {name}
+    elif port is None or port == default:
+        hosts = {name, f"{name}:{default}"}
+    else:
+        hosts = {f"{name}:{port}"}
+    # an http URI only for a request over http; https and scheme-relative ones (same scheme) for both
+    schemes = (PLAIN_SCHEME,) if scheme == PLAIN_SCHEME else (PLAIN_SCHEME, SECURE_SCHEME)
+    return frozenset((host, request_scheme) for host in hosts for request_scheme in schemes)
 
 
 def _is_plain_host(name: str) -> bool:
@@ -304,8 +330,15 @@ def _is_token_param(param: str) -> bool:
     return unquote_plus(param.partition("=")[0]) == TOKEN_PARAM
 
 
-def _join_chunks(items: Sequence[_Item], host: str | None) -> _Chunks:
-    """The literal UTF-8 chunks between token slots for a request to ``host``."""
+def _variants(items: Sequence[_Item], host: str) -> _Variants:
+    """The chunks for requests to ``host`` over https and http (the same object when they do not differ)."""
+    https = _join_chunks(items, (host, SECURE_SCHEME))
+    http = _join_chunks(items, (host, PLAIN_SCHEME))
+    return _Variants(https=https, http=https if http == https else http)
+
+
+def _join_chunks(items: Sequence[_Item], request: _Target | None) -> _Chunks:
+    """The literal UTF-8 chunks between token slots for ``request`` (``None``: a request naming no host)."""
     chunks: list[bytes] = []
     pending: list[str] = []
     for item in items:
@@ -314,7 +347,7 @@ def _join_chunks(items: Sequence[_Item], host: str | None) -> _Chunks:
             pending = []
         elif isinstance(item, str):
             pending.append(item)
-        elif host in item.hosts:
+        elif request in item.targets:
             pending.append(item.before)
             chunks.append("".join(pending).encode("utf-8"))
             pending = [item.after]

@@ -219,7 +219,6 @@ URI_CASES: list[tuple[str, str | None, str]] = [
     # absolute, same host: with the token
     ("https://media.example.com/hls/seg.ts", HOST, "https://media.example.com/hls/seg.ts?token=TKN"),
     ("HTTPS://Media.Example.COM:443/seg.ts", HOST, "HTTPS://Media.Example.COM:443/seg.ts?token=TKN"),
-    ("http://media.example.com:80/seg.ts", HOST, "http://media.example.com:80/seg.ts?token=TKN"),
     ("https://media.example.com/seg.ts", "MEDIA.example.com:443", "https://media.example.com/seg.ts?token=TKN"),
     ("https://media.example.com:8443/seg.ts", "media.example.com:8443",
      "https://media.example.com:8443/seg.ts?token=TKN"),
@@ -233,6 +232,7 @@ URI_CASES: list[tuple[str, str | None, str]] = [
     ("https://cdn.other.example/seg.ts?token=theirs", HOST, "https://cdn.other.example/seg.ts?token=theirs"),
     ("https://media.example.com:80/seg.ts", HOST, "https://media.example.com:80/seg.ts"),
     ("http://media.example.com/seg.ts", "media.example.com:443", "http://media.example.com/seg.ts"),
+    ("http://media.example.com:80/seg.ts", HOST, "http://media.example.com:80/seg.ts"),  # an https request
     ("https://media.example.com:8443/seg.ts", HOST, "https://media.example.com:8443/seg.ts"),
     ("https://media.example.com/seg.ts", "media.example.com:8443", "https://media.example.com/seg.ts"),
     ("https://media.example.com.evil.example/seg.ts", HOST, "https://media.example.com.evil.example/seg.ts"),
@@ -385,6 +385,67 @@ def assert_untouched(uri: str, host: str) -> None:
     """Neither as a URI line nor as a URI attribute does ``uri`` get a token, for a request to ``host``."""
     for source in (f"#EXTM3U\n#EXTINF:4,\n{uri}\n", f'#EXTM3U\n#EXT-X-MAP:URI="{uri}"\n'):
         assert propagate_token(source, "TKN", host=host) == source, repr(source)
+
+
+SCHEME_CASES: list[tuple[str, str, str, bool]] = [
+    # uri, host, the request's scheme, whether the token goes in
+    ("http://media.example.com/seg.ts", HOST, "https", False),
+    ("http://media.example.com/seg.ts", HOST, "HTTPS", False),
+    ("HTTP://media.example.com/seg.ts", HOST, "https", False),
+    ("http://media.example.com:80/seg.ts", HOST, "https", False),
+    ("http://media.example.com:8080/seg.ts", "media.example.com:8080", "https", False),
+    ("//media.example.com/seg.ts", HOST, "https", True),
+    ("https://media.example.com/seg.ts", HOST, "https", True),
+    ("https://media.example.com/seg.ts", HOST, "http", True),
+    ("https://media.example.com:8443/seg.ts", "media.example.com:8443", "http", True),
+    ("http://media.example.com/seg.ts", HOST, "http", True),
+    ("http://media.example.com/seg.ts", HOST, "HTTP", True),
+    ("http://media.example.com:80/seg.ts", HOST, "http", True),
+    ("http://media.example.com/seg.ts", "media.example.com:80", "http", True),
+    ("http://media.example.com:8080/seg.ts", "media.example.com:8080", "http", True),
+    ("//media.example.com/seg.ts", HOST, "http", True),
+    ("//media.example.com:8080/seg.ts", "media.example.com:8080", "http", True),
+    # anything but http and https is the strict side
+    ("http://media.example.com/seg.ts", HOST, "", False),
+    ("http://media.example.com/seg.ts", HOST, "ws", False),
+    ("http://media.example.com/seg.ts", HOST, "http ", False),
+    ("https://media.example.com/seg.ts", HOST, "gopher", True),
+    # relative URIs stay on the scheme the playlist came over
+    ("seg.ts", HOST, "https", True),
+    ("/hls/seg.ts", HOST, "http", True),
+]
+
+
+@pytest.mark.parametrize(("uri", "host", "scheme", "tokened"), SCHEME_CASES, ids=lambda value: repr(value))
+def test_a_token_never_goes_to_a_weaker_scheme(uri: str, host: str, scheme: str, tokened: bool) -> None:
+    for source in (f"#EXTM3U\n#EXTINF:4,\n{uri}\n", f'#EXTM3U\n#EXT-X-MAP:URI="{uri}"\n'):
+        rendered = compile_playlist(source).render("TKN", host, scheme).decode()
+        assert ("token=TKN" in rendered) is tokened, rendered
+        assert rendered.replace("?token=TKN", "") == source
+
+
+def test_the_default_scheme_is_https() -> None:
+    source = "#EXTM3U\nhttp://media.example.com/a.ts\nhttps://media.example.com/b.ts\n"
+    expected = "#EXTM3U\nhttp://media.example.com/a.ts\nhttps://media.example.com/b.ts?token=TKN\n"
+    assert compile_playlist(source).render("TKN", HOST).decode() == expected
+    assert propagate_token(source, "TKN", HOST) == expected
+
+
+def test_one_template_renders_each_scheme_and_host_apart() -> None:
+    source = "#EXTM3U\nhttp://media.example.com/a.ts\nhttps://media.example.com/b.ts\nrel.ts\n"
+    template = compile_playlist(source)
+    over_https = "#EXTM3U\nhttp://media.example.com/a.ts\nhttps://media.example.com/b.ts?token=T\nrel.ts?token=T\n"
+    over_http = "#EXTM3U\nhttp://media.example.com/a.ts?token=T\nhttps://media.example.com/b.ts?token=T\nrel.ts?token=T\n"
+    elsewhere = "#EXTM3U\nhttp://media.example.com/a.ts\nhttps://media.example.com/b.ts\nrel.ts?token=T\n"
+    for _ in range(2):
+        assert template.render("T", HOST, "https").decode() == over_https
+        assert template.render("T", HOST, "http").decode() == over_http
+        assert template.render("T", "other.example", "http").decode() == elsewhere
+        assert template.render("T", None, "http").decode() == elsewhere
+    variants = template.host_chunks[HOST]
+    assert variants.https != variants.http
+    https_only = compile_playlist("#EXTM3U\nhttps://media.example.com/b.ts\n").host_chunks[HOST]
+    assert https_only.https is https_only.http  # one object when the schemes do not differ
 
 
 @pytest.mark.parametrize(("line", "expected"), [
@@ -547,13 +608,16 @@ def test_one_template_renders_independent_tokens_and_hosts() -> None:
 
 def test_many_hosts_beyond_the_precomputed_ones_render_correctly() -> None:
     hosts = [f"h{i:02d}.example.com" for i in range(MAX_HOST_VARIANTS * 2)]
-    source = "#EXTM3U\n" + "".join(f"https://{h}/seg.ts\n" for h in hosts) + "rel.ts\n"
+    source = "#EXTM3U\n" + "".join(f"https://{h}/seg.ts\nhttp://{h}/clear.ts\n" for h in hosts) + "rel.ts\n"
     template = compile_playlist(source)
     assert len(template.hosts) > len(template.host_chunks)
     for host in [*hosts, "elsewhere.example.com", None]:
-        out = template.render("TKN", host=host).decode()
-        tokened = [line for line in out.splitlines() if "token=TKN" in line]
-        assert tokened == ([f"https://{host}/seg.ts?token=TKN"] if host in hosts else []) + ["rel.ts?token=TKN"]
+        for scheme in ("https", "http"):
+            out = template.render("TKN", host=host, scheme=scheme).decode()
+            tokened = [line for line in out.splitlines() if "token=TKN" in line]
+            named = [f"https://{host}/seg.ts?token=TKN"] if host in hosts else []
+            named += [f"http://{host}/clear.ts?token=TKN"] if host in hosts and scheme == "http" else []
+            assert tokened == [*named, "rel.ts?token=TKN"]
 
 
 def test_template_is_small_to_print_and_immutable() -> None:
