@@ -6,10 +6,25 @@ playlist gets ``token=T`` in its query:
 
 * every URI line: a non-blank line whose first non-blank character is not ``#`` (a line that starts with
   blanks and then ``#`` is an indented tag or comment, as the m3u8 library and ExoPlayer read it, never a URI);
-* every quoted ``URI="..."`` attribute of an ``#EXT`` tag line (indented or not), and ``SERVER-URI="..."`` of
-  ``EXT-X-CONTENT-STEERING``. Attribute lists are parsed as RFC 8216 section 4.2 defines them (a quoted
-  string may hold commas; ``SERVER-URI`` is not ``URI``); a line that is not a well-formed attribute list
-  is left as it is, so its URIs get no token and the player's request for them fails closed.
+* every ``URI`` attribute of an ``#EXT`` tag line (indented or not), and ``SERVER-URI`` of
+  ``EXT-X-CONTENT-STEERING``.
+
+Attribute lists are read as RFC 8216 section 4.2 defines them (a quoted string may hold commas;
+``SERVER-URI`` is not ``URI``), with the leniency players share, so that a URI they request gets its token:
+any attribute name without blanks, ``=``, ``,`` or ``"`` (``AVERAGE_BANDWIDTH``, lower case), blanks around
+names, values and ``=``, a trailing comma, and an unquoted ``URI=init.mp4`` (hls.js and ffmpeg request it).
+Names compare exactly: ``uri=`` is not ``URI``, for no player reads it so. A line that is still not an
+attribute list is left as it is, so its URIs get no token and the player's request for them fails closed.
+
+Players do not all read an attribute list alike, so a tag line gets tokens only when every reading we model
+puts each of them in a URI that may carry it (below): the grammar above; hls.js's (the shortest name up to
+``=``, then the shortest quoted string followed by a comma or the end, else the text up to a comma: a blank
+before a comma or after ``=`` makes it read the rest of the line out of step with us); and ffmpeg's (a
+backslash escapes the next character of a quoted string, quote included; an unquoted value ends at a blank).
+ExoPlayer needs no model: it takes ``NAME="..."`` up to the next quote, and a quoted value holding a token
+holds no quote. A tag line holding ``#EXT`` a second time (hls.js finds multivariant tags anywhere in the
+text, even inside another tag's quoted value), a control character other than the tab, an odd blank or a BOM
+gets no token at all.
 
 Relative and path-absolute URIs always get the token. An absolute ``http(s)://`` or scheme-relative
 ``//host/`` URI gets it only when its host[:port] is the ``host`` given to :meth:`PlaylistTemplate.render`
@@ -42,7 +57,7 @@ joins precomputed UTF-8 chunks around the encoded token (one ``bytes.join``).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv6Address
 from types import MappingProxyType
@@ -95,8 +110,17 @@ _URI_BEARING_LINE = re.compile(
 )
 """A URI line: a plain relative one (as ffmpeg writes segment names) or another (perhaps blank: skipped
 later), or a tag line, perhaps indented, that may hold a URI attribute; without the CR of a CRLF."""
-_ATTRIBUTE = re.compile(r'[ \t]*([A-Z0-9-]+)[ \t]*=[ \t]*("[^"\r\n]*"|[^",]*)[ \t]*(?:,|\Z)')
-_LINE_EDGE_WHITESPACE = " \t"
+_ATTRIBUTE = re.compile(r'[ \t]*([^\s=,"]+)[ \t]*=[ \t]*("[^"]*"|[^",]*)[ \t]*(?:,|\Z)')
+_BLANKS = " \t"
+TAG_PREFIX = "#EXT"
+_UNSAFE_IN_TAG = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\ufeff]|[^\S \t]")
+"""What :data:`_UNSAFE_IN_URI` refuses, but the tab (blanks around names, values and ``=`` are tolerated)."""
+_PROBE = "T"
+"""Stands for an encoded token while readers are checked: like one, it holds nothing any reader splits at."""
+_JS_ANY = r"[^\n\r\u2028\u2029]"
+"""What ``.`` matches in a JavaScript regular expression."""
+_HLSJS_ATTRIBUTE = re.compile(rf'{_JS_ANY}+?=("{_JS_ANY}*?"|{_JS_ANY}*?)(?:,|\Z)')
+_FFMPEG_SEPARATORS = frozenset(" \t\n\v\f\r,")
 
 
 _Target = tuple[str, str]
@@ -178,7 +202,7 @@ def compile_playlist(text: str) -> PlaylistTemplate:
     UTF-8 BOM, must be ``#EXTM3U``).
     """
     body = text.removeprefix(BOM)
-    first_line = body.partition("\n")[0].rstrip("\r").rstrip(_LINE_EDGE_WHITESPACE)
+    first_line = body.partition("\n")[0].rstrip("\r").rstrip(_BLANKS)
     if first_line != PLAYLIST_HEADER:
         raise ValueError(f"not an HLS playlist: the first line must be {PLAYLIST_HEADER} (RFC 8216, 4.3.1.1)")
     items: list[_Item] = []
@@ -207,51 +231,169 @@ def compile_playlist(text: str) -> PlaylistTemplate:
 
 
 def _compile_tag(line: str, items: list[_Item]) -> None:
-    """A tag line, perhaps indented: its quoted ``URI`` (and steering ``SERVER-URI``) attribute values become
-    URIs."""
-    indent = len(line) - len(line.lstrip(_LINE_EDGE_WHITESPACE))
+    """A tag line, perhaps indented: the values of its URI attributes become URIs, when every reader we know
+    of agrees on where their tokens land."""
+    indent = len(line) - len(line.lstrip(_BLANKS))
     name, colon, _ = line[indent + 1:].partition(":")
     start = indent + 1 + len(name) + 1
-    attributes = _parse_attributes(line, start) if colon and name not in NOT_ATTRIBUTE_LISTS else None
-    wanted = {URI_ATTRIBUTE, STEERING_URI_ATTRIBUTE} if name == STEERING_TAG else {URI_ATTRIBUTE}
-    done = 0
-    for attribute, start, stop in attributes or ():
-        if attribute in wanted and line.startswith('"', start):
-            items.append(line[done:start + 1])
-            _compile_uri(line[start + 1:stop - 1], items)
-            done = stop - 1
-    items.append(line[done:])
+    places: list[_Place] = []
+    if colon and name not in NOT_ATTRIBUTE_LISTS and _is_plain_tag_line(line, indent):
+        wanted = {URI_ATTRIBUTE, STEERING_URI_ATTRIBUTE} if name == STEERING_TAG else {URI_ATTRIBUTE}
+        for attribute, value_start, value_end in _parse_attributes(line, start) or ():
+            place = _place(line, value_start, value_end) if attribute in wanted else None
+            if place is not None:
+                places.append(place)
+        if places and not _readers_agree(line, start, places):
+            places = []
+    _emit(line, places, items)
+
+
+def _is_plain_tag_line(line: str, indent: int) -> bool:
+    """No control character, odd blank or BOM (readers end lines and values at different ones), and no
+    second ``#EXT`` (hls.js finds multivariant tags anywhere in the text, even inside another tag's value)."""
+    return _UNSAFE_IN_TAG.search(line) is None and line.find(TAG_PREFIX, indent + 1) < 0
 
 
 def _parse_attributes(line: str, pos: int) -> list[tuple[str, int, int]] | None:
-    """``(name, value start, value end)`` of each attribute of ``line[pos:]``, or ``None`` when that is not
-    an attribute list (RFC 8216, 4.2; spaces around names and ``=`` tolerated, a trailing comma too)."""
+    """``(name, value start, value end)`` of each attribute of ``line[pos:]`` (a quoted value without its
+    quotes), or ``None`` when that is not an attribute list: RFC 8216 section 4.2 read as players read it,
+    any name without blanks, ``=``, ``,`` or ``"``, blanks around names and ``=``, a trailing comma."""
     found: list[tuple[str, int, int]] = []
     while pos < len(line):
         match = _ATTRIBUTE.match(line, pos)
         if match is None:
             return None
-        found.append((match[1], match.start(2), match.end(2)))
+        start, end = match.span(2)
+        if line.startswith('"', start):
+            start, end = start + 1, end - 1
+        found.append((match[1], start, end))
         pos = match.end()
     return found
 
 
-def _compile_uri(text: str, items: list[_Item]) -> None:
-    """Append ``text`` (a URI line or a quoted URI value) with a slot for the token after its URI, or as a
-    literal when that URI must never get one. Spaces and tabs around the URI stay where they are."""
-    uri = text.strip(_LINE_EDGE_WHITESPACE)
-    start = len(text) - len(text.lstrip(_LINE_EDGE_WHITESPACE))
+@dataclass(frozen=True, slots=True)
+class _Place:
+    """A URI that gets the token: where it sits in its line, the text before and after the token, and the
+    requests it may carry the token of (``None``: any)."""
+    start: int
+    end: int
+    before: str
+    after: str
+    targets: frozenset[_Target] | None
+
+
+def _place(line: str, start: int, end: int) -> _Place | None:
+    """The URI in ``line[start:end]`` (blanks around it left out), or ``None`` when it must never get a token."""
+    text = line[start:end]
+    uri = text.strip(_BLANKS)
+    start += len(text) - len(text.lstrip(_BLANKS))
     targets = _token_targets(uri)
     if not uri or (targets is not None and not targets):
-        items.append(text)
-        return
+        return None
     before, after = _with_token_slot(uri)
-    items.append(text[:start])
-    if targets is None:
-        items += (before, _SLOT, after)
-    else:
-        items.append(_Uri(before=before, after=after, original=uri, targets=targets))
-    items.append(text[start + len(uri):])
+    return _Place(start, start + len(uri), before, after, targets)
+
+
+def _emit(line: str, places: Sequence[_Place], items: list[_Item]) -> None:
+    """Append ``line`` with a token slot in each of its ``places``; everything around them stays as it is."""
+    done = 0
+    for place in places:
+        items.append(line[done:place.start])
+        if place.targets is None:
+            items += (place.before, _SLOT, place.after)
+        else:
+            items.append(_Uri(place.before, place.after, line[place.start:place.end], place.targets))
+        done = place.end
+    items.append(line[done:])
+
+
+def _readers_agree(line: str, start: int, places: Sequence[_Place]) -> bool:
+    """Whether, in every reading of the attribute list ``line[start:]`` we model, each value that holds a
+    token may carry it: for each request (each fills its own set of ``places``), a value holding a token must
+    be a URI that admits that request."""
+    requests: set[_Target | None] = {None}
+    for place in places:
+        requests.update(place.targets or ())
+    for request in requests:
+        filled = [place for place in places if place.targets is None or request in place.targets]
+        if not filled:
+            continue
+        attributes, probes = _probed(line, start, filled)
+        for reader in _READERS:
+            for value, value_start, value_end in reader(attributes):
+                if any(value_start <= probe < value_end for probe in probes):
+                    targets = _token_targets(value.strip(_BLANKS))
+                    if targets is not None and request not in targets:
+                        return False
+    return True
+
+
+def _probed(line: str, start: int, places: Sequence[_Place]) -> tuple[str, list[int]]:
+    """``line[start:]`` with a probe token in each of ``places``, and where each probe is."""
+    parts: list[str] = []
+    probes: list[int] = []
+    size, done = 0, start
+    for place in places:
+        head = line[done:place.start] + place.before
+        parts += (head, _PROBE, place.after)
+        probes.append(size + len(head))
+        size += len(head) + len(_PROBE) + len(place.after)
+        done = place.end
+    parts.append(line[done:])
+    return "".join(parts), probes
+
+
+def _hlsjs_values(attributes: str) -> Iterator[tuple[str, int, int]]:
+    """``(value, start, end)`` of each attribute as hls.js reads the list: the shortest name up to ``=``, then
+    the shortest quoted string followed by a comma or the end, or else the shortest text up to a comma or the
+    end; a value that starts and ends with a quote is unquoted."""
+    for match in _HLSJS_ATTRIBUTE.finditer(attributes):
+        start, end = match.span(1)
+        if end > start and attributes[start] == '"' and attributes[end - 1] == '"':
+            start, end = start + 1, max(start + 1, end - 1)
+        yield attributes[start:end], start, end
+
+
+def _ffmpeg_values(attributes: str) -> Iterator[tuple[str, int, int]]:
+    """``(value, start, end)`` of each attribute as ffmpeg reads the list (``ff_parse_key_value``): blanks
+    and commas skipped, a key up to the next ``=``, then a quoted string in which a backslash escapes the next
+    character (``\\"`` does not end it, ``\\h`` is ``h``), or else text up to a blank or a comma."""
+    pos, size = 0, len(attributes)
+    while True:
+        while pos < size and attributes[pos] in _FFMPEG_SEPARATORS:
+            pos += 1
+        equals = attributes.find("=", pos)
+        if pos >= size or equals < 0:
+            return
+        pos = equals + 1
+        if attributes.startswith('"', pos):
+            start = pos = pos + 1
+            value: list[str] = []
+            while pos < size and attributes[pos] != '"':
+                if attributes[pos] == "\\":
+                    if pos + 1 >= size:
+                        break
+                    pos += 1
+                value.append(attributes[pos])
+                pos += 1
+            yield "".join(value), start, pos
+            if attributes.startswith('"', pos):
+                pos += 1
+        else:
+            start = pos
+            while pos < size and attributes[pos] not in _FFMPEG_SEPARATORS:
+                pos += 1
+            yield attributes[start:pos], start, pos
+
+
+_READERS: tuple[Callable[[str], Iterator[tuple[str, int, int]]], ...] = (_hlsjs_values, _ffmpeg_values)
+
+
+def _compile_uri(line: str, items: list[_Item]) -> None:
+    """A URI line: its URI with a slot for the token, or all of it as a literal when that URI must never get
+    one. Blanks around the URI stay where they are."""
+    place = _place(line, 0, len(line))
+    _emit(line, () if place is None else (place,), items)
 
 
 def _token_targets(uri: str) -> frozenset[_Target] | None:

@@ -460,9 +460,8 @@ def test_one_template_renders_each_scheme_and_host_apart() -> None:
     ('#EXT-X-FUTURE-TAG:SERVER-URI="s",URI="u"', '#EXT-X-FUTURE-TAG:SERVER-URI="s",URI="u?token=TKN"'),
     ('#EXT-X-CONTENT-STEERING:SERVER-URI="s",URI="u"',
      '#EXT-X-CONTENT-STEERING:SERVER-URI="s?token=TKN",URI="u?token=TKN"'),
-    # no URI, an unquoted one, an empty one
+    # no URI, an empty one (an unquoted one: see test_lenient_attribute_lists)
     ("#EXT-X-KEY:METHOD=NONE", "#EXT-X-KEY:METHOD=NONE"),
-    ("#EXT-X-MAP:URI=init.mp4", "#EXT-X-MAP:URI=init.mp4"),
     ('#EXT-X-MAP:URI=""', '#EXT-X-MAP:URI=""'),
     ('#EXT-X-MAP:URI="  "', '#EXT-X-MAP:URI="  "'),
     # not an attribute list: left alone (its URIs fail closed at the origin, never leak)
@@ -511,6 +510,81 @@ def test_an_indented_playlist_parses_with_every_uri_carrying_one_token() -> None
     uris = [s.uri for s in parsed.segments] + [parsed.segments[0].init_section.uri]
     uris += [k.uri for k in parsed.keys if k and k.uri]
     assert len(uris) == 5 and all(query_tokens(uri) == [JWT] for uri in uris), uris
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    # names players accept although RFC 8216 would not: underscores, lower case, dots
+    ('#EXT-X-I-FRAME-STREAM-INF:AVERAGE_BANDWIDTH=180000,BANDWIDTH=200000,URI="720p/iframes.m3u8"',
+     '#EXT-X-I-FRAME-STREAM-INF:AVERAGE_BANDWIDTH=180000,BANDWIDTH=200000,URI="720p/iframes.m3u8?token=TKN"'),
+    ('#EXT-X-MEDIA:TYPE=AUDIO,group-id="aud",NAME="en",URI="audio/en.m3u8"',
+     '#EXT-X-MEDIA:TYPE=AUDIO,group-id="aud",NAME="en",URI="audio/en.m3u8?token=TKN"'),
+    ('#EXT-X-MAP:X_COM.EXAMPLE=1,URI="init.mp4"', '#EXT-X-MAP:X_COM.EXAMPLE=1,URI="init.mp4?token=TKN"'),
+    # unquoted URI values: hls.js and ffmpeg request them
+    ("#EXT-X-MAP:URI=init.mp4", "#EXT-X-MAP:URI=init.mp4?token=TKN"),
+    ('#EXT-X-MAP:URI=init.mp4,BYTERANGE="720@0"', '#EXT-X-MAP:URI=init.mp4?token=TKN,BYTERANGE="720@0"'),
+    ("#EXT-X-MAP:URI= init.mp4 \t", "#EXT-X-MAP:URI= init.mp4?token=TKN \t"),
+    ("#EXT-X-MAP:URI=seg.mp4?a=b", "#EXT-X-MAP:URI=seg.mp4?a=b&token=TKN"),
+    # blanks, tabs and a trailing comma around attributes
+    ('#EXT-X-MAP:\tURI="init.mp4",\tBYTERANGE="720@0",', '#EXT-X-MAP:\tURI="init.mp4?token=TKN",\tBYTERANGE="720@0",'),
+    # quoted values every reader reads alike, whatever they hold
+    ('#EXT-X-MAP:URI="x y=//evil.example/p"', '#EXT-X-MAP:URI="x y=//evil.example/p?token=TKN"'),
+    ('#EXT-X-MAP:URI="\\hls\\init.mp4"', '#EXT-X-MAP:URI="\\hls\\init.mp4?token=TKN"'),
+    ('#EXT-X-MEDIA:NAME="x\\",URI="c.m3u8"', '#EXT-X-MEDIA:NAME="x\\",URI="c.m3u8?token=TKN"'),
+    ('#EXT-X-SESSION-DATA:DATA-ID="com.example#1",URI="d.json"',
+     '#EXT-X-SESSION-DATA:DATA-ID="com.example#1",URI="d.json?token=TKN"'),
+    # still not attribute lists, or not the URI attribute
+    ('#EXT-X-MAP:uri="lower.mp4"', '#EXT-X-MAP:uri="lower.mp4"'),
+    ('#EXT-X-MAP:URI=a"b.mp4', '#EXT-X-MAP:URI=a"b.mp4'),
+    ('#EXT-X-MAP:A B=1,URI="x"', '#EXT-X-MAP:A B=1,URI="x"'),
+    ('#EXT-X-MAP:=1,URI="x"', '#EXT-X-MAP:=1,URI="x"'),
+    ('#EXT-X-MAP:URI="x",,A=1', '#EXT-X-MAP:URI="x",,A=1'),
+    ('#EXT-X-MAP:URI', '#EXT-X-MAP:URI'),
+    ("#EXT-X-MAP:URI=", "#EXT-X-MAP:URI="),
+], ids=lambda value: repr(value)[:60])
+def test_lenient_attribute_lists(line: str, expected: str) -> None:
+    assert propagate_token(f"#EXTM3U\n{line}\n", "TKN", host=HOST) == f"#EXTM3U\n{expected}\n"
+
+
+def test_a_lenient_variant_parses_with_its_token() -> None:
+    source = ("#EXTM3U\n"
+              '#EXT-X-I-FRAME-STREAM-INF:AVERAGE_BANDWIDTH=180000,BANDWIDTH=200000,URI="720p/iframes.m3u8"\n'
+              '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="en",AUTO_SELECT=YES,URI="audio/en.m3u8"\n')
+    parsed = m3u8.loads(propagate_token(source, JWT))
+    assert [query_tokens(p.uri) for p in [*parsed.iframe_playlists, *parsed.media]] == [[JWT], [JWT]]
+
+
+READERS_DISAGREE = [
+    # hls.js: a quoted value ends only at a quote followed by a comma or the end, so a blank before the
+    # comma makes it run on to a later quote, and the rest of the line is read out of step
+    '#EXT-X-MEDIA:TYPE=AUDIO,A="p" ,B="q" ,URI=",URI=https://evil.example/a?"',
+    '#EXT-X-MEDIA:URI="https://evil.example/?" ,URI="seg.m3u8"',
+    '#EXT-X-MEDIA:URI="https://media.example.com/?" ,URI="seg.m3u8"',
+    # hls.js: after "= " a value is unquoted and ends at the first comma, even inside the quotes
+    '#EXT-X-MEDIA:TYPE=AUDIO,URI= "a,URI=https://evil.example/x?"',
+    # ffmpeg: a backslash escapes the next character of a quoted string, the quote included
+    '#EXT-X-MAP:A="x\\",URI=",URI=https://evil.example/a?"',
+    '#EXT-X-MAP:URI="\\h\\t\\t\\p\\s://evil.example/x"',
+    '#EXT-X-MAP:URI="\\/\\/evil.example/x"',
+    # ffmpeg: an unquoted value ends at a blank
+    "#EXT-X-MAP:URI=x y=//evil.example/p",
+    "#EXT-X-MAP:URI=a\tb=https://evil.example/p",
+    # hls.js finds multivariant tags anywhere, even inside another tag's quoted value
+    '#EXT-X-SESSION-DATA:DATA-ID="#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=a,DEFAULT=YES,NAME=",URI=",URI=https://evil.example/a?"',
+    '#EXT-X-SESSION-DATA:DATA-ID="x",VALUE="#EXT-X-I-FRAME-STREAM-INF:URI=",URI="a.json"',
+    # characters readers end lines or values at differently
+    '#EXT-X-MAP:URI="init.mp4",NAME="a\u2028b"',
+    '#EXT-X-MAP:URI="init.mp4",NAME="a\x0cb"',
+    '#EXT-X-MAP:URI="init.mp4",NAME="a\x00b"',
+    '#EXT-X-MAP:URI="init.mp4"\u00a0',
+    '#EXT-X-MAP:URI="init.mp4",NAME="\ufeff"',
+]
+
+
+@pytest.mark.parametrize("line", READERS_DISAGREE, ids=lambda value: repr(value)[:60])
+@pytest.mark.parametrize("host", [None, HOST])
+def test_no_token_where_readers_disagree(line: str, host: str | None) -> None:
+    source = f"#EXTM3U\n{line}\n"
+    assert propagate_token(source, "TKN", host=host) == source
 
 
 # --- bytes that must not move ----------------------------------------------------------------------------
