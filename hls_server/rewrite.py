@@ -6,8 +6,11 @@ playlist gets ``token=T`` in its query:
 
 * every URI line: a non-blank line whose first non-blank character is not ``#`` (a line that starts with
   blanks and then ``#`` is an indented tag or comment, as the m3u8 library and ExoPlayer read it, never a URI);
-* every ``URI`` attribute of an ``#EXT`` tag line (indented or not), and ``SERVER-URI`` of
-  ``EXT-X-CONTENT-STEERING``.
+* every ``URI`` attribute of an ``#EXT`` tag line (indented or not), ``SERVER-URI`` of
+  ``EXT-X-CONTENT-STEERING``, and ``X-ASSET-URI`` and ``X-ASSET-LIST`` of ``EXT-X-DATERANGE`` (HLS
+  interstitials: the player fetches the asset's playlist, or the JSON list of assets, from there; the URIs
+  inside such a list are not this module's to rewrite). Only those attributes of those tags: other names that
+  end in ``URI`` are not URIs.
 
 Attribute lists are read as RFC 8216 section 4.2 defines them (a quoted string may hold commas;
 ``SERVER-URI`` is not ``URI``), with the leniency players share, so that a URI they request gets its token:
@@ -76,6 +79,15 @@ naming more hosts still renders correctly; the extra ones are assembled at rende
 URI_ATTRIBUTE = "URI"
 STEERING_TAG = "EXT-X-CONTENT-STEERING"
 STEERING_URI_ATTRIBUTE = "SERVER-URI"
+DATERANGE_TAG = "EXT-X-DATERANGE"
+INTERSTITIAL_URI_ATTRIBUTES = ("X-ASSET-URI", "X-ASSET-LIST")
+"""Apple's HLS interstitials: an asset's playlist, or a JSON list of assets, for a break on the timeline."""
+URI_ATTRIBUTES: Mapping[str, frozenset[str]] = MappingProxyType({
+    STEERING_TAG: frozenset({URI_ATTRIBUTE, STEERING_URI_ATTRIBUTE}),
+    DATERANGE_TAG: frozenset({URI_ATTRIBUTE, *INTERSTITIAL_URI_ATTRIBUTES}),
+})
+"""The attributes whose values are URIs, for the tags that have more than ``URI``."""
+DEFAULT_URI_ATTRIBUTES = frozenset({URI_ATTRIBUTE})
 
 NOT_ATTRIBUTE_LISTS = frozenset({"EXTINF"})
 """Tags whose value is not an attribute list although it may contain ``NAME="..."`` (an EXTINF title)."""
@@ -105,7 +117,8 @@ trim them differently."""
 _PLAIN_RELATIVE = r"[^\s#?:/\\\x00-\x1f\x7f-\x9f\ufeff][^\s#?:\\\x00-\x1f\x7f-\x9f\ufeff]*"
 """A relative path with no scheme, query, fragment, backslash, blank or control character."""
 _URI_BEARING_LINE = re.compile(
-    rf"^(?:(?P<plain>{_PLAIN_RELATIVE})|(?P<uri>(?![ \t]*#)[^\n]+?)|(?P<tag>[ \t]*#EXT[^\n]*?URI[^\n]*?))\r?$",
+    rf"^(?:(?P<plain>{_PLAIN_RELATIVE})|(?P<uri>(?![ \t]*#)[^\n]+?)"
+    rf"|(?P<tag>[ \t]*#EXT[^\n]*?(?:URI|X-ASSET-LIST)[^\n]*?))\r?$",
     re.MULTILINE,
 )
 """A URI line: a plain relative one (as ffmpeg writes segment names) or another (perhaps blank: skipped
@@ -238,7 +251,7 @@ def _compile_tag(line: str, items: list[_Item]) -> None:
     start = indent + 1 + len(name) + 1
     places: list[_Place] = []
     if colon and name not in NOT_ATTRIBUTE_LISTS and _is_plain_tag_line(line, indent):
-        wanted = {URI_ATTRIBUTE, STEERING_URI_ATTRIBUTE} if name == STEERING_TAG else {URI_ATTRIBUTE}
+        wanted = URI_ATTRIBUTES.get(name, DEFAULT_URI_ATTRIBUTES)
         for attribute, value_start, value_end in _parse_attributes(line, start) or ():
             place = _place(line, value_start, value_end) if attribute in wanted else None
             if place is not None:

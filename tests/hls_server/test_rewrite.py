@@ -456,7 +456,7 @@ def test_one_template_renders_each_scheme_and_host_apart() -> None:
     # a quoted string's commas and "URI=" text are not attributes
     ('#EXT-X-MEDIA:NAME="a,URI=b.m3u8",URI="c.m3u8"', '#EXT-X-MEDIA:NAME="a,URI=b.m3u8",URI="c.m3u8?token=TKN"'),
     # names that merely end in URI, and SERVER-URI outside content steering
-    ('#EXT-X-DATERANGE:ID="ad",X-ASSET-URI="ad.m3u8"', '#EXT-X-DATERANGE:ID="ad",X-ASSET-URI="ad.m3u8"'),
+    ('#EXT-X-FUTURE-TAG:ID="ad",X-ASSET-URI="ad.m3u8"', '#EXT-X-FUTURE-TAG:ID="ad",X-ASSET-URI="ad.m3u8"'),
     ('#EXT-X-FUTURE-TAG:SERVER-URI="s",URI="u"', '#EXT-X-FUTURE-TAG:SERVER-URI="s",URI="u?token=TKN"'),
     ('#EXT-X-CONTENT-STEERING:SERVER-URI="s",URI="u"',
      '#EXT-X-CONTENT-STEERING:SERVER-URI="s?token=TKN",URI="u?token=TKN"'),
@@ -585,6 +585,49 @@ READERS_DISAGREE = [
 def test_no_token_where_readers_disagree(line: str, host: str | None) -> None:
     source = f"#EXTM3U\n{line}\n"
     assert propagate_token(source, "TKN", host=host) == source
+
+
+INTERSTITIALS = [
+    # X-ASSET-URI and X-ASSET-LIST of EXT-X-DATERANGE, with the host and scheme rules of any URI
+    ('#EXT-X-DATERANGE:ID="ad1",CLASS="com.apple.hls.interstitial",START-DATE="2026-01-01T00:00:08Z",'
+     'X-ASSET-URI="ads/ad1.m3u8",X-RESUME-OFFSET=0',
+     '#EXT-X-DATERANGE:ID="ad1",CLASS="com.apple.hls.interstitial",START-DATE="2026-01-01T00:00:08Z",'
+     'X-ASSET-URI="ads/ad1.m3u8?token=TKN",X-RESUME-OFFSET=0'),
+    ('#EXT-X-DATERANGE:ID="ad2",CLASS="com.apple.hls.interstitial",X-ASSET-LIST="/ads/list.json?break=2"',
+     '#EXT-X-DATERANGE:ID="ad2",CLASS="com.apple.hls.interstitial",X-ASSET-LIST="/ads/list.json?break=2&token=TKN"'),
+    ('  #EXT-X-DATERANGE:ID="ad3",X-ASSET-URI="https://media.example.com/ads/3.m3u8"',
+     '  #EXT-X-DATERANGE:ID="ad3",X-ASSET-URI="https://media.example.com/ads/3.m3u8?token=TKN"'),
+    ('#EXT-X-DATERANGE:ID="ad4",X-ASSET-URI=ads/4.m3u8', '#EXT-X-DATERANGE:ID="ad4",X-ASSET-URI=ads/4.m3u8?token=TKN'),
+    ('#EXT-X-DATERANGE:ID="ad5",X-ASSET-URI="a.m3u8",X-ASSET-LIST="l.json"',
+     '#EXT-X-DATERANGE:ID="ad5",X-ASSET-URI="a.m3u8?token=TKN",X-ASSET-LIST="l.json?token=TKN"'),
+    # other hosts, weaker schemes, ambiguous authorities: untouched
+    ('#EXT-X-DATERANGE:ID="ad6",X-ASSET-URI="https://ads.other.example/6.m3u8"',
+     '#EXT-X-DATERANGE:ID="ad6",X-ASSET-URI="https://ads.other.example/6.m3u8"'),
+    ('#EXT-X-DATERANGE:ID="ad7",X-ASSET-LIST="http://media.example.com/list.json"',
+     '#EXT-X-DATERANGE:ID="ad7",X-ASSET-LIST="http://media.example.com/list.json"'),
+    ('#EXT-X-DATERANGE:ID="ad8",X-ASSET-URI="https://media.example.com\\@evil.example/8.m3u8"',
+     '#EXT-X-DATERANGE:ID="ad8",X-ASSET-URI="https://media.example.com\\@evil.example/8.m3u8"'),
+    # only those attributes of that tag
+    ('#EXT-X-DATERANGE:ID="ad9",X-COM-EXAMPLE-URI="x.json",X-ASSET-URIS="y.m3u8",x-asset-uri="z.m3u8"',
+     '#EXT-X-DATERANGE:ID="ad9",X-COM-EXAMPLE-URI="x.json",X-ASSET-URIS="y.m3u8",x-asset-uri="z.m3u8"'),
+    ('#EXT-X-MAP:URI="init.mp4",X-ASSET-LIST="l.json"', '#EXT-X-MAP:URI="init.mp4?token=TKN",X-ASSET-LIST="l.json"'),
+    ('#EXT-X-SESSION-DATA:DATA-ID="x",X-ASSET-URI="a.m3u8"', '#EXT-X-SESSION-DATA:DATA-ID="x",X-ASSET-URI="a.m3u8"'),
+    ('#EXT-X-DATERANGE-X:ID="x",X-ASSET-URI="a.m3u8"', '#EXT-X-DATERANGE-X:ID="x",X-ASSET-URI="a.m3u8"'),
+    ('#EXT-X-DATERANGE:ID="x",SCTE35-OUT=0xFC30,DURATION=15', '#EXT-X-DATERANGE:ID="x",SCTE35-OUT=0xFC30,DURATION=15'),
+]
+
+
+@pytest.mark.parametrize(("line", "expected"), INTERSTITIALS, ids=lambda value: repr(value)[:60])
+def test_interstitial_assets(line: str, expected: str) -> None:
+    assert propagate_token(f"#EXTM3U\n{line}\n", "TKN", host=HOST) == f"#EXTM3U\n{expected}\n"
+
+
+def test_interstitial_assets_render_per_host_and_scheme() -> None:
+    line = '#EXT-X-DATERANGE:ID="a",X-ASSET-URI="https://media.example.com/a.m3u8",X-ASSET-LIST="http://media.example.com/l"'
+    template = compile_playlist(f"#EXTM3U\n{line}\n")
+    assert template.render("T", HOST, "https").decode().count("token=T") == 1
+    assert template.render("T", HOST, "http").decode().count("token=T") == 2
+    assert "token" not in template.render("T", "other.example").decode()
 
 
 # --- bytes that must not move ----------------------------------------------------------------------------
