@@ -48,7 +48,18 @@ the space, or a BOM get a token, wherever it is: parsers drop or trim such chara
 skips any Unicode blank before a URI line, so ``\\u00a0//evil/x`` is a URI of ``evil`` for it).
 
 An existing ``token`` parameter is replaced in place, so rendering is idempotent. Everything else (other
-tags, comments, blank lines, LF or CRLF line ends, a UTF-8 BOM, a missing final newline) is kept byte for byte.
+tags, comments, blank lines, LF or CRLF line ends, a UTF-8 BOM, a missing final newline) is kept byte for byte,
+but for blank and comment lines before the header.
+
+A playlist must start with ``#EXTM3U`` (RFC 8216 section 4.3.1.1). Blank and comment lines before it are
+accepted, and left out of the output (with a BOM before them), so that the playlist starts with its header for
+every player: hls.js refuses a multivariant playlist that does not start with ``#EXTM3U`` and skips only blank
+lines before a media playlist's, ExoPlayer skips only blank lines, ffmpeg refuses anything before it, and
+Apple's spec puts it first (Safari's parser is not public; count on nothing there). Serving the file as it is
+would play in some players only; refusing it (the server says "damaged playlist") in none; those lines carry
+nothing a player uses. :attr:`PlaylistTemplate.start` says where the playlist as rendered starts in the file,
+for serving it without a token. Anything else before ``#EXTM3U`` (a tag, a URI, HTML, an indented header) is
+not a playlist: :class:`ValueError`.
 
 The token is percent-encoded with :func:`urllib.parse.quote` (``safe=""``): a JWT (base64url and dots)
 is unchanged, and no CR, LF, quote, comma or ``#`` from a hostile token can reach the output.
@@ -125,6 +136,8 @@ _URI_BEARING_LINE = re.compile(
 later), or a tag line, perhaps indented, that may hold a URI attribute; without the CR of a CRLF."""
 _ATTRIBUTE = re.compile(r'[ \t]*([^\s=,"]+)[ \t]*=[ \t]*("[^"]*"|[^",]*)[ \t]*(?:,|\Z)')
 _BLANKS = " \t"
+_PREAMBLE = re.compile(r"(?:[ \t]*(?:#(?!EXT)[^\n]*)?\r?\n)*")
+"""Blank lines and comments (a ``#`` not followed by ``EXT``) before the header."""
 TAG_PREFIX = "#EXT"
 _UNSAFE_IN_TAG = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\ufeff]|[^\S \t]")
 """What :data:`_UNSAFE_IN_URI` refuses, but the tab (blanks around names, values and ``=`` are tolerated)."""
@@ -177,6 +190,10 @@ class PlaylistTemplate:
     """Every ``host[:port]`` for which some absolute URI gets the token (a superset of host_chunks' keys)."""
     items: tuple[_Item, ...] = field(repr=False)
     """The parsed playlist, kept only when it names more hosts than were precomputed."""
+    start: int = field(default=0, repr=False)
+    """Where the playlist as rendered starts in the UTF-8 bytes it was compiled from: 0, or past the blank and
+    comment lines (and a BOM) before ``#EXTM3U``. Serving it without a token means serving those bytes from
+    there, so that every viewer gets the same playlist."""
 
     def render(self, token: str, host: str | None = None, scheme: str = SECURE_SCHEME) -> bytes:
         """The playlist with ``token`` in every URI meant for this origin, as UTF-8 bytes.
@@ -211,16 +228,20 @@ def propagate_token(text: str, token: str, host: str | None = None, scheme: str 
 def compile_playlist(text: str) -> PlaylistTemplate:
     """Parse ``text`` once into a template whose :meth:`~PlaylistTemplate.render` only inserts the token.
 
-    Raises :class:`ValueError` when ``text`` is not an HLS playlist (its first line, after an optional
-    UTF-8 BOM, must be ``#EXTM3U``).
+    Raises :class:`ValueError` when ``text`` is not an HLS playlist: its first line, after an optional UTF-8
+    BOM and any blank or comment lines (which the template leaves out), must be ``#EXTM3U``.
     """
-    body = text.removeprefix(BOM)
-    first_line = body.partition("\n")[0].rstrip("\r").rstrip(_BLANKS)
+    bom = len(BOM) if text.startswith(BOM) else 0
+    preamble = _PREAMBLE.match(text, bom)
+    header = bom if preamble is None else preamble.end()
+    line_end = text.find("\n", header)
+    first_line = text[header:len(text) if line_end < 0 else line_end].rstrip("\r").rstrip(_BLANKS)
     if first_line != PLAYLIST_HEADER:
         raise ValueError(f"not an HLS playlist: the first line must be {PLAYLIST_HEADER} (RFC 8216, 4.3.1.1)")
+    done = 0 if header == bom else header  # served from #EXTM3U on when lines come before it
+    served_from = len(text[:done].encode("utf-8"))
     items: list[_Item] = []
-    done = 0
-    for line in _URI_BEARING_LINE.finditer(text, len(text) - len(body)):  # the first line is the header
+    for line in _URI_BEARING_LINE.finditer(text, done):  # the header itself matches none of the three
         kind = line.lastgroup
         start, end = line.span(line.lastindex or 0)
         if kind == "plain":
@@ -240,6 +261,7 @@ def compile_playlist(text: str) -> PlaylistTemplate:
         host_chunks=MappingProxyType({host: _variants(items, host) for host in precomputed}),
         hosts=hosts,
         items=tuple(items) if len(hosts) > len(precomputed) else (),
+        start=served_from,
     )
 
 

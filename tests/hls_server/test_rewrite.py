@@ -756,14 +756,46 @@ def test_template_is_small_to_print_and_immutable() -> None:
     "#EXTM3U8\nseg.ts\n",
     "#EXT-X-VERSION:3\n#EXTM3U\n",
     " #EXTM3U\n",
-    "\n#EXTM3U\n",
     "\ufeff\ufeff#EXTM3U\n",
     "#extm3u\n",
     '{"token": "x"}',
+    # what may come before the header is blank and comment lines, nothing else
+    "# a comment\n",
+    "\n\n",
+    "# c\n#EXT-X-VERSION:3\n#EXTM3U\n",
+    "#EXTRA comment-like tag\n#EXTM3U\n",
+    "a.ts\n#EXTM3U\n",
+    "<html>\n#EXTM3U\n",
+    "# c\n  #EXTM3U\n",
+    "\n\ufeff#EXTM3U\n",
+    "\x0b\n#EXTM3U\n",
+    "\u00a0\n#EXTM3U\n",
+    "# c\r#EXTM3U\n",
 ])
 def test_not_a_playlist(text: str) -> None:
     with pytest.raises(ValueError, match=r"not an HLS playlist: the first line must be #EXTM3U"):
         compile_playlist(text)
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    ("\n#EXTM3U\na.ts\n", "#EXTM3U\na.ts?token=TKN\n"),
+    ("\r\n\r\n#EXTM3U\r\na.ts\r\n", "#EXTM3U\r\na.ts?token=TKN\r\n"),
+    ("# written by hand\n#EXTM3U\n#EXTINF:4,\na.ts\n", "#EXTM3U\n#EXTINF:4,\na.ts?token=TKN\n"),
+    ("  \n\t# indented comment\n#\n#EXTM3U \na.ts", "#EXTM3U \na.ts?token=TKN"),
+    ("\ufeff\n#EXTM3U\na.ts\n", "#EXTM3U\na.ts?token=TKN\n"),
+    ("# b\u00e9b\u00e9 \u2028 #EXT-X-KEY:URI=\"k\"\n#EXTM3U\n", "#EXTM3U\n"),
+    ("\n#EXTM3U", "#EXTM3U"),
+], ids=["blank-line", "crlf", "comment", "blanks-and-comments", "bom", "odd-comment", "header-only"])
+def test_blank_and_comment_lines_before_the_header_are_left_out(source: str, expected: str) -> None:
+    template = compile_playlist(source)
+    assert template.render("TKN").decode() == expected
+    assert source.encode()[template.start:] == expected.replace("?token=TKN", "").encode()
+    assert template.render(JWT).startswith(b"#EXTM3U")  # what hls.js and ffmpeg need
+
+
+def test_a_playlist_that_starts_with_its_header_starts_at_zero() -> None:
+    for source in (MEDIA, "\ufeff#EXTM3U\na.ts\n", "#EXTM3U"):
+        assert compile_playlist(source).start == 0
 
 
 # --- playlists as ffmpeg writes them -------------------------------------------------------------------------
