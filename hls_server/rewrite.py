@@ -1,76 +1,79 @@
 """Token propagation into HLS playlists (RFC 8216): a pure function over text, compiled once, rendered per request.
 
 A viewer who was let in with ``?token=T`` must carry the same token on every request the player makes next:
-variant playlists, renditions, segments, init sections, keys, parts, preload hints. So every URI of a
-playlist gets ``token=T`` in its query:
+variant playlists, renditions, segments, init sections, keys, parts, preload hints, interstitial assets. So
+every URI of a playlist meant for this origin gets ``token=T`` in its query:
 
 * every URI line: a non-blank line whose first non-blank character is not ``#`` (a line that starts with
-  blanks and then ``#`` is an indented tag or comment, as the m3u8 library and ExoPlayer read it, never a URI);
-* every ``URI`` attribute of an ``#EXT`` tag line (indented or not), ``SERVER-URI`` of
-  ``EXT-X-CONTENT-STEERING``, and ``X-ASSET-URI`` and ``X-ASSET-LIST`` of ``EXT-X-DATERANGE`` (HLS
-  interstitials: the player fetches the asset's playlist, or the JSON list of assets, from there; the URIs
-  inside such a list are not this module's to rewrite). Only those attributes of those tags: other names that
-  end in ``URI`` are not URIs.
+  blanks and then ``#`` is an indented tag or comment, as the m3u8 library and ExoPlayer read it);
+* in every ``#EXT`` tag line, indented or not: the ``URI`` attribute; ``SERVER-URI`` of
+  ``EXT-X-CONTENT-STEERING``; ``X-ASSET-URI`` and ``X-ASSET-LIST`` of ``EXT-X-DATERANGE`` (HLS interstitials;
+  the URIs inside an asset list's JSON are not this module's). Other names ending in ``URI`` are not URIs.
 
-Attribute lists are read as RFC 8216 section 4.2 defines them (a quoted string may hold commas;
-``SERVER-URI`` is not ``URI``), with the leniency players share, so that a URI they request gets its token:
-any attribute name without blanks, ``=``, ``,`` or ``"`` (``AVERAGE_BANDWIDTH``, lower case), blanks around
-names, values and ``=``, a trailing comma, and an unquoted ``URI=init.mp4`` (hls.js and ffmpeg request it).
-Names compare exactly: ``uri=`` is not ``URI``, for no player reads it so. A line that is still not an
-attribute list is left as it is, so its URIs get no token and the player's request for them fails closed.
+Where a token may go
+--------------------
+A relative or path-absolute URI stays on this origin and gets the token. An absolute ``http(s)://`` or a
+scheme-relative ``//host/`` URI gets it only when its host[:port] is the ``host`` given to
+:meth:`PlaylistTemplate.render` (case-insensitive, an explicit default port equal to none) and its scheme is no
+weaker than the request's ``scheme``: an ``http://`` URI never gets the token of a request made over https,
+which would send it in clear; an ``https://`` one gets it over both; a scheme-relative one inherits the
+request's scheme. Other hosts and schemes (``data:``, ``skd:``) are left alone, and so is anything this module
+cannot read without ambiguity, because a token must never go where it was not meant to:
 
-Players do not all read an attribute list alike, so a tag line gets tokens only when every reading we model
-puts each of them in a URI that may carry it (below): the grammar above; hls.js's (the shortest name up to
-``=``, then the shortest quoted string followed by a comma or the end, else the text up to a comma: a blank
-before a comma or after ``=`` makes it read the rest of the line out of step with us); and ffmpeg's (a
-backslash escapes the next character of a quoted string, quote included; an unquoted value ends at a blank).
-ExoPlayer needs no model: it takes ``NAME="..."`` up to the next quote, and a quoted value holding a token
-holds no quote. A tag line holding ``#EXT`` a second time (hls.js finds multivariant tags anywhere in the
-text, even inside another tag's quoted value), a control character other than the tab, an odd blank or a BOM
-gets no token at all.
+* the authority (up to the first ``/``, ``?`` or ``#``, as RFC 3986 parsers such as curl and ffmpeg end it) is
+  an ASCII host name of non-empty labels (letters, digits, inner hyphens; no trailing dot), a canonical dotted
+  IPv4 address (WHATWG parsers read a name whose last label looks like a number as an IPv4 address, others
+  look it up: ``127.1``, ``0x7f.0.0.1``, ``0177.0.0.1`` are refused), or a valid bracketed IPv6 address without
+  a zone id, then an optional port of 1 to 65535 without leading zeros. So no userinfo, no percent-encoding,
+  and no backslash anywhere before the path: WHATWG parsers read ``\\`` as ``/``, curl and ffmpeg do not, and
+  send ``https://origin\\@evil/`` to ``evil``;
+* a URI holding a control character, a BOM or a blank other than the space gets no token: parsers drop or
+  trim them differently (hls.js skips any Unicode blank before a URI line: ``\\u00a0//evil/x`` is a URI of
+  ``evil`` for it);
+* a URI holding a variable reference (``{$base}/seg.ts``, EXT-X-DEFINE of RFC 8216bis) gets no token: hls.js
+  and ExoPlayer substitute it, so it is not the URI they request. A playlist that takes a variable from its
+  own URL's ``token`` parameter (``QUERYPARAM="token"``) is refused (:class:`ValueError`): players would put the
+  viewer's token into any URI it names, on any host, whatever this module does.
 
-Relative and path-absolute URIs always get the token. An absolute ``http(s)://`` or scheme-relative
-``//host/`` URI gets it only when its host[:port] is the ``host`` given to :meth:`PlaylistTemplate.render`
-(case-insensitive, an explicit default port equal to none) and its scheme is no weaker than the request's
-``scheme``: an ``http://`` URI never gets the token of a request made over https, which would send it in
-clear; an ``https://`` one gets it for both, a scheme-relative one inherits the request's scheme. Other
-hosts, other schemes (``data:``, ``skd:``) and anything this module cannot read without ambiguity are left
-alone: a token is never sent where it was not meant to go.
+How attribute lists are read
+----------------------------
+As RFC 8216 section 4.2 defines them (a quoted string may hold commas), with the leniency players share, so
+that a URI they request gets its token: any attribute name without blanks, ``=``, ``,`` or ``"``
+(``AVERAGE_BANDWIDTH``, lower case), blanks around names, values and ``=``, a trailing comma, an unquoted
+``URI=init.mp4`` (hls.js and ffmpeg request it). Names compare exactly: no player reads ``uri=`` as ``URI``. A
+line that is still not an attribute list is left as it is; its URIs get no token and fail closed.
 
-"Without ambiguity" means that every URL parser reads the same host: the authority (up to the first ``/``,
-``?`` or ``#``) is an ASCII host name of non-empty labels (letters, digits, inner hyphens; no trailing dot), a
-canonical dotted IPv4 address (a name whose last label looks like a number is one for WHATWG parsers, so
-``0x7f.1`` or ``127.000.0.1`` are refused), or a valid bracketed IPv6 address without a zone id, then an
-optional port of 1 to 65535 without leading zeros. So no userinfo (``@``), no backslash anywhere before the
-path (WHATWG parsers read it as ``/``, curl and ffmpeg do not: ``https://origin\\@evil/`` goes to ``evil``
-with them), no percent-encoding, no empty port. Nor does a URI holding a control character, a blank other than
-the space, or a BOM get a token, wherever it is: parsers drop or trim such characters differently (hls.js
-skips any Unicode blank before a URI line, so ``\\u00a0//evil/x`` is a URI of ``evil`` for it).
+Players do not all read a list alike, so a tag line gets tokens only when every reading modelled here puts
+each of them into a URI that may carry it: the grammar above; hls.js's (the shortest name up to ``=``, then
+the shortest quoted string followed by a comma or the end, else the text up to a comma; so a blank before a
+comma or after ``=`` puts it out of step with us); and ffmpeg's (a backslash escapes the next character of a
+quoted string, quote included; an unquoted value ends at a blank). ExoPlayer needs no model: it takes
+``NAME="..."`` up to the next quote, and a quoted value that holds a token holds no quote. A tag line holding
+``#EXT`` a second time (hls.js finds multivariant tags anywhere in the text, even inside a quoted value), a
+control character other than the tab, an odd blank or a BOM gets no token at all.
 
-Variables (EXT-X-DEFINE, RFC 8216bis section 4.4.2.3) are substituted by hls.js and ExoPlayer, so a URI
-holding a reference (``{$base}/seg.ts``) is not the URI that will be requested: it gets no token. A playlist
-that takes a variable from its own URL's ``token`` parameter (``QUERYPARAM="token"``) is refused: players
-would put the viewer's token into any URI the playlist names, on any host, and no rewriting can stop that.
+The header
+----------
+A playlist starts with ``#EXTM3U`` (RFC 8216 section 4.3.1.1), after an optional BOM. Blank and comment lines
+before it are accepted and left out of the output (with a BOM before them), so that the playlist starts with
+its header for every player: hls.js refuses a multivariant playlist that does not start with ``#EXTM3U``
+(before a media playlist's it skips blank lines, not comments), ExoPlayer skips blank lines only, ffmpeg wants
+the header as the very first line, and Apple's spec puts it first (AVPlayer's parser is not public). Served as
+it is, such a file would play in some players; refused ("damaged playlist"), in none; and those lines carry
+nothing a player uses. :attr:`PlaylistTemplate.start` tells where the output starts in the file, to serve it
+without a token. Anything else before ``#EXTM3U`` (a tag, a URI, HTML, an indented header) is not a playlist:
+:class:`ValueError`.
 
-An existing ``token`` parameter is replaced in place, so rendering is idempotent. Everything else (other
-tags, comments, blank lines, LF or CRLF line ends, a UTF-8 BOM, a missing final newline) is kept byte for byte,
-but for blank and comment lines before the header.
-
-A playlist must start with ``#EXTM3U`` (RFC 8216 section 4.3.1.1). Blank and comment lines before it are
-accepted, and left out of the output (with a BOM before them), so that the playlist starts with its header for
-every player: hls.js refuses a multivariant playlist that does not start with ``#EXTM3U`` and skips only blank
-lines before a media playlist's, ExoPlayer skips only blank lines, ffmpeg refuses anything before it, and
-Apple's spec puts it first (Safari's parser is not public; count on nothing there). Serving the file as it is
-would play in some players only; refusing it (the server says "damaged playlist") in none; those lines carry
-nothing a player uses. :attr:`PlaylistTemplate.start` says where the playlist as rendered starts in the file,
-for serving it without a token. Anything else before ``#EXTM3U`` (a tag, a URI, HTML, an indented header) is
-not a playlist: :class:`ValueError`.
-
-The token is percent-encoded with :func:`urllib.parse.quote` (``safe=""``): a JWT (base64url and dots)
-is unchanged, and no CR, LF, quote, comma or ``#`` from a hostile token can reach the output.
+What stays
+----------
+An existing ``token`` parameter is replaced in place, so rendering is idempotent. Everything else (other tags,
+comments, blank lines, LF or CRLF line ends, a UTF-8 BOM, a missing final newline) is kept byte for byte, but
+for the lines before the header. The token is percent-encoded with :func:`urllib.parse.quote` (``safe=""``):
+a JWT (base64url and dots) is unchanged, and no CR, LF, quote, comma or ``#`` from a hostile token can reach
+the output.
 
 :func:`compile_playlist` does the parsing once per file version and :meth:`PlaylistTemplate.render` only
-joins precomputed UTF-8 chunks around the encoded token (one ``bytes.join``).
+joins precomputed UTF-8 chunks around the encoded token (one dict lookup, one ``bytes.join``).
 """
 
 from __future__ import annotations
@@ -86,6 +89,7 @@ from urllib.parse import quote, unquote_plus
 TOKEN_PARAM = "token"  # noqa: S105 - the query parameter's name, not a secret
 
 PLAYLIST_HEADER = "#EXTM3U"
+TAG_PREFIX = "#EXT"
 BOM = "\ufeff"
 
 MAX_HOST_VARIANTS = 8
@@ -148,7 +152,6 @@ _ATTRIBUTE = re.compile(r'[ \t]*([^\s=,"]+)[ \t]*=[ \t]*("[^"]*"|[^",]*)[ \t]*(?
 _BLANKS = " \t"
 _PREAMBLE = re.compile(r"(?:[ \t]*(?:#(?!EXT)[^\n]*)?\r?\n)*")
 """Blank lines and comments (a ``#`` not followed by ``EXT``) before the header."""
-TAG_PREFIX = "#EXT"
 _UNSAFE_IN_TAG = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\ufeff]|[^\S \t]")
 """What :data:`_UNSAFE_IN_URI` refuses, but the tab (blanks around names, values and ``=`` are tolerated)."""
 _PROBE = "T"
