@@ -149,6 +149,11 @@ _URI_BEARING_LINE = re.compile(
 """A URI line: a plain relative one (as ffmpeg writes segment names) or another (perhaps blank: skipped
 later), or a tag line, perhaps indented, that may hold a URI attribute; without the CR of a CRLF."""
 _ATTRIBUTE = re.compile(r'[ \t]*([^\s=,"]+)[ \t]*=[ \t]*("[^"]*"|[^",]*)[ \t]*(?:,|\Z)')
+_CANONICAL_LIST = re.compile(r'(?:[^\s=,"\\]+=(?:"[^"\\]*"|[^\s",\\]*)(?:,|\Z))*')
+"""An attribute list as packagers write it: no blank, no backslash, each value right after its ``=`` and right
+before a comma or the end. Every reader modelled in :func:`_readers_agree` reads it as we do (a name ends at
+its only ``=``, a quoted value at its only closing quote, which a comma or the end follows, an unquoted value
+at the comma), and a token inserted into it keeps it so; checking the readers is then needless."""
 _BLANKS = " \t"
 _PREAMBLE = re.compile(r"(?:[ \t]*(?:#(?!EXT)[^\n]*)?\r?\n)*")
 """Blank lines and comments (a ``#`` not followed by ``EXT``) before the header."""
@@ -297,7 +302,7 @@ def _compile_tag(line: str, items: list[_Item]) -> None:
             place = _place(line, value_start, value_end) if attribute in wanted else None
             if place is not None:
                 places.append(place)
-        if places and not _readers_agree(line, start, places):
+        if places and not _CANONICAL_LIST.fullmatch(line, start) and not _readers_agree(line, start, places):
             places = []
     _emit(line, places, items)
 

@@ -677,6 +677,29 @@ def test_other_variable_definitions_are_fine(define: str) -> None:
     assert propagate_token(source, "TKN") == source.replace("seg.ts", "seg.ts?token=TKN")
 
 
+def test_canonical_lists_need_no_reader_check() -> None:
+    """The shortcut that skips the reader models for canonical lists never skips a line they would refuse."""
+    from hls_server import rewrite  # the private parts behind the shortcut
+
+    rng = random.Random(4216)  # noqa: S311 - a seeded, repeatable test input, not a secret
+    pieces = ["URI=", "NAME=", '"', ",", "=", "a", "https://", "//", "media.example.com", "evil.example", "?", "#",
+              "@", ":443", "/", "%2F", "{$", "'", ";", "seg.ts", " ", "\\", "\t"]  # the last ones are not canonical
+    canonical = 0
+    for _ in range(20000):
+        attributes = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 10)))
+        line = f"#EXT-X-MAP:{attributes}"
+        start = len("#EXT-X-MAP:")
+        if not rewrite._CANONICAL_LIST.fullmatch(line, start):
+            continue
+        found = rewrite._parse_attributes(line, start) or []
+        places = [place for name, begin, end in found if name == "URI"
+                  if (place := rewrite._place(line, begin, end)) is not None]
+        if places:
+            canonical += 1
+            assert rewrite._readers_agree(line, start, places), line
+    assert canonical > 100
+
+
 # --- bytes that must not move ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("source", "expected"), [
