@@ -129,4 +129,4 @@ class PlaylistCache:
         except (OSError, UnicodeDecodeError, ValueError):
             raise NotFound("the playlist file is damaged") from None
         live = _ENDLIST.search(body) is None and _VARIANT.search(body) is None
-        return CachedPlaylist(version, body, template, live, now)
+        return CachedPlaylist(version, body[template.start:], template, live, now)  # what renders, verbatim

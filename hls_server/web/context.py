@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
@@ -29,6 +30,7 @@ class Services:
     groups: GroupStore
     gate: Gate
     minter: Minter
+    public_scheme: str | None = None  # the scheme viewers use, when public_url says (a TLS proxy in front)
 
 
 SERVICES = web.AppKey("services", Services)
@@ -42,7 +44,8 @@ def build_services(settings: Settings) -> Services:
     viewer = _verifier(settings, settings.viewer, admin=False) if settings.auth_enabled else None
     admin = _verifier(settings, settings.admin, admin=True) if settings.admin.configured else None
     return Services(settings, media, PlaylistCache(media, settings.playlist_revalidate), groups,
-                    Gate(viewer=viewer, admin=admin, groups=groups), Minter.from_settings(settings))
+                    Gate(viewer=viewer, admin=admin, groups=groups), Minter.from_settings(settings),
+                    urlsplit(settings.public_url).scheme if settings.public_url else None)
 
 
 def _verifier(settings: Settings, keys: KeySettings, *, admin: bool) -> Verifier:

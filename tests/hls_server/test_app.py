@@ -103,7 +103,7 @@ async def test_a_segment_is_served_byte_for_byte(origin: Origin, media_root: Pat
 # -- token propagation ---------------------------------------------------------------------------------------
 
 
-async def test_master_carries_the_token_into_every_variant(origin: Origin, media_root: Path) -> None:
+async def test_master_carries_the_carrierto_every_variant(origin: Origin, media_root: Path) -> None:
     token = make_token()
     got = await fetch(origin, MASTER, token=token)
     original = on_disk(media_root, MASTER).read_text()
@@ -117,7 +117,7 @@ async def test_master_carries_the_token_into_every_variant(origin: Origin, media
         assert all(line.endswith(f"?token={token}") for line in uri_lines(variant.text))
 
 
-async def test_media_playlist_carries_the_token_into_every_segment(origin: Origin, media_root: Path) -> None:
+async def test_media_playlist_carries_the_carrierto_every_segment(origin: Origin, media_root: Path) -> None:
     token = make_token()
     got = await fetch(origin, MEDIA_PLAYLIST, token=token)
     original = on_disk(media_root, MEDIA_PLAYLIST).read_text()
@@ -130,7 +130,7 @@ async def test_media_playlist_carries_the_token_into_every_segment(origin: Origi
         assert segment.status == 200, uri
 
 
-async def test_fmp4_playlist_carries_the_token_into_the_init_section(origin: Origin, media_root: Path) -> None:
+async def test_fmp4_playlist_carries_the_carrierto_the_init_section(origin: Origin, media_root: Path) -> None:
     token = make_token(streamId=FMP4_STREAM)
     got = await fetch(origin, FMP4_PLAYLIST, token=token)
     original = on_disk(media_root, FMP4_PLAYLIST).read_text()
@@ -146,7 +146,7 @@ async def test_fmp4_playlist_carries_the_token_into_the_init_section(origin: Ori
         assert segment.status == 200, uri
 
 
-async def test_a_token_in_the_header_leaves_the_playlist_as_it_is(origin: Origin, media_root: Path) -> None:
+async def test_a_carrier_the_header_leaves_the_playlist_as_it_is(origin: Origin, media_root: Path) -> None:
     bearer = {"Authorization": f"Bearer {make_token()}"}
     got = await fetch(origin, MEDIA_PLAYLIST, headers=bearer)
     assert got.status == 200
@@ -400,7 +400,7 @@ async def test_a_removed_playlist_is_404(start_origin: StartOrigin, media_root: 
     b"<html>not a playlist</html>\n",
     b"",
     b"#EXTM3U\n\xff\xfe not UTF-8\n",
-    b"\n#EXTM3U\n",
+    b"#EXT-X-VERSION:3\n#EXTM3U\n",  # a tag before the header: not a playlist (blank and comment lines may be)
 ])
 async def test_a_damaged_playlist_is_404_not_500(origin: Origin, media_root: Path, content: bytes) -> None:
     on_disk(media_root, MEDIA_PLAYLIST).write_bytes(content)
@@ -409,3 +409,20 @@ async def test_a_damaged_playlist_is_404_not_500(origin: Origin, media_root: Pat
     assert json_of(got)["error"] == "not_found"
     header = await fetch(origin, MEDIA_PLAYLIST, headers={"Authorization": f"Bearer {make_token()}"})
     assert header.status == 404
+
+
+@pytest.mark.parametrize("carrier", ["query", "header"])
+async def test_lines_before_the_header_are_dropped_for_every_viewer(origin: Origin, media_root: Path,
+                                                                    carrier: str) -> None:
+    """Blank and comment lines before #EXTM3U are accepted (the m3u8 library does) and left out, so what is served
+    starts with its header for every player, with or without the token written into it."""
+    path = on_disk(media_root, MEDIA_PLAYLIST)
+    original = path.read_bytes()
+    path.write_bytes(b"\n# written by a packager\n" + original)
+    token = make_token()
+    got = await (fetch(origin, MEDIA_PLAYLIST, token=token) if carrier == "query"
+                 else fetch(origin, MEDIA_PLAYLIST, headers={"Authorization": f"Bearer {token}"}))
+    assert got.status == 200
+    assert got.body.startswith(b"#EXTM3U")
+    if carrier == "header":
+        assert got.body == original

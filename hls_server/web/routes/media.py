@@ -51,7 +51,10 @@ async def _playlist(request: web.Request) -> web.StreamResponse:
         headers["Referrer-Policy"] = "no-referrer"
     if _etag_matches(etag, request.headers.get("If-None-Match")):
         return web.Response(status=304, headers=headers)
-    body = entry.body if token is None or grant.public else entry.template.render(token, request.host)
+    if token is None or grant.public:
+        body = entry.body
+    else:  # a token goes to no weaker scheme than the viewer's: behind a TLS proxy, public_url says which it is
+        body = entry.template.render(token, request.host, services.public_scheme or request.scheme)
     return web.Response(body=body, headers=headers)
 
 
