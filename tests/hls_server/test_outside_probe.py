@@ -254,3 +254,24 @@ async def test_an_admin_scope_separates_admin_tokens_from_a_shared_issuer(start_
     for bad in (issued(base, scope="openid"), issued(base), issued(base, aud="other", scope="hlsgate:admin"),
                 issued(base, iss="https://evil.example.com", scope="hlsgate:admin")):
         expect_error(await fetch(origin, API, headers=bearer(bad)), 401, "token_invalid")
+
+
+# -- 8. at the HTTP level: a token never goes to a weaker scheme than the viewer's ----------------------------------
+
+
+@pytest.mark.parametrize(("public_url", "http_gets_it"), [(None, True), ("https://video.example.com", False)])
+async def test_absolute_uris_get_the_token_only_on_an_equal_or_stronger_scheme(
+        start_origin: StartOrigin, media_root: Path, public_url: str | None, http_gets_it: bool) -> None:
+    origin = await start_origin(**({"public_url": public_url} if public_url else {}))
+    host = f"127.0.0.1:{origin.port}"
+    (media_root / STREAM / "master.m3u8").write_text(
+        "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1000\n"
+        f"http://{host}/hls/{STREAM}/360p/index.m3u8\n"
+        "#EXT-X-STREAM-INF:BANDWIDTH=2000\n"
+        f"https://{host}/hls/{STREAM}/240p/index.m3u8\n", encoding="utf-8")
+    token = make_token()
+    reply = await fetch(origin, MASTER, token=token)
+    lines = reply.text.splitlines()
+    assert reply.status == 200, reply.text
+    assert lines[2].endswith(f"?token={token}") is http_gets_it, lines[2]
+    assert lines[4].endswith(f"?token={token}"), lines[4]  # https is never weaker
