@@ -624,6 +624,13 @@ class _Values:
 # -- cross-setting checks and the Settings object --------------------------------------------------------------
 
 
+def _admin_told_apart(viewer: KeySettings, admin: KeySettings) -> bool:
+    """Admin tokens from the viewers' issuer are still told apart: by a required scope, or an audience or issuer
+    of their own."""
+    return bool(admin.scope) or (admin.audience is not None and admin.audience != viewer.audience) or \
+        (admin.issuer is not None and admin.issuer != viewer.issuer)
+
+
 def _build(v: _Values, serving: bool) -> Settings:
     media_root = v.path("media_root")
     if media_root is None:
@@ -646,6 +653,12 @@ def _build(v: _Values, serving: bool) -> Settings:
     if any(s.secret in viewer_secrets for s in admin.secrets):
         raise ConfigError(f"the admin secret must differ from every viewer secret ({BY_NAME['admin.secret'].env}, "
                           f"{BY_NAME['admin.secrets'].env})")
+    shared = (admin.jwks_url is not None and admin.jwks_url == viewer.jwks_url) or \
+        bool(set(admin.public_key_files) & set(viewer.public_key_files))
+    if shared and not _admin_told_apart(viewer, admin):
+        # Whatever an admin key verifies is an admin token: keys shared with viewers would make every viewer an admin.
+        raise ConfigError("the admin keys are also the viewer keys (the same JWKS URL or PEM file): set admin.scope, "
+                          "or an admin.audience or admin.issuer that viewer tokens do not carry")
     default_ttl, max_ttl = v.integer("tokens.default_ttl"), v.integer("tokens.max_ttl")
     if default_ttl > max_ttl:
         raise ConfigError(f"tokens.default_ttl ({default_ttl}) is longer than tokens.max_ttl ({max_ttl})")

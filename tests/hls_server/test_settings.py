@@ -783,3 +783,24 @@ def test_serve_with_a_bad_setting_exits_2_with_one_line(env: dict[str, str], tom
     for secret in (SECRET, K1, K2):
         assert secret not in run.stderr and secret not in run.stdout
     assert "Traceback" not in run.stderr
+
+
+SHARED_JWKS = "https://id.example.com/.well-known/jwks.json"
+
+
+@pytest.mark.parametrize(("extra", "refused"), [
+    ({}, True),
+    ({"admin.audience": "hlsgate-admin"}, False),
+    ({"admin.issuer": "https://admin-id.example.com"}, False),
+    ({"admin.scope": "hlsgate:admin"}, False),
+    ({"admin.audience": "players", "auth.audience": "players"}, True),  # the viewers' own audience tells nothing
+])
+def test_admin_keys_shared_with_viewers_need_something_to_tell_admins_apart(tmp_path: Path, extra: dict[str, str],
+                                                                           refused: bool) -> None:
+    """Whatever an admin key verifies is an admin token: with one issuer for both, every viewer would be an admin."""
+    flags = {"media_root": str(tmp_path), "auth.jwks_url": SHARED_JWKS, "admin.jwks_url": SHARED_JWKS, **extra}
+    if refused:
+        with pytest.raises(ConfigError, match="admin keys are also the viewer keys"):
+            load_settings(flags, {})
+    else:
+        assert load_settings(flags, {}).admin.jwks_url == SHARED_JWKS
