@@ -13,7 +13,7 @@ const dist = join(here, "dist");
 const hlsJs = join(here, "node_modules", "hls.js");
 
 const BUNDLES = {"hlsgate-player.js": "hlsgate-player.js", "page.js": "page.js"};
-const COPIES = {"index.html": "index.html", "player.css": "player.css"};
+const COPIES = {"index.html": "index.html", "src/hlsgate-player.css": "hlsgate-player.css", "src/page.css": "page.css"};
 const VENDOR = {"dist/hls.min.js": "hls.min.js", "LICENSE": "hls.js-LICENSE"};
 
 await rm(dist, {recursive: true, force: true});

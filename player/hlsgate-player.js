@@ -18,7 +18,7 @@
   // on another origin that includes this script from the origin talks to that origin.
   const SCRIPT_URL = (document.currentScript && document.currentScript.src) || "";
   const DEFAULT_SERVER = SCRIPT_URL ? new URL(SCRIPT_URL).origin : window.location.origin;
-  const STYLESHEET_URL = SCRIPT_URL ? new URL("player.css", SCRIPT_URL).href : "";
+  const STYLESHEET_URL = SCRIPT_URL ? new URL("hlsgate-player.css", SCRIPT_URL).href : "";
 
   const CONFIG_PATH = "/api/v1/player-config";
   const TOKEN_PARAM = "token";
@@ -326,7 +326,7 @@
     buttonNode.title = label;
   }
 
-  /** Add player.css next to this script once, unless the page already links it (the /player/ page does). */
+  /** Add hlsgate-player.css next to this script once, unless the page already links it (the /player/ page does). */
   function ensureStylesheet() {
     if (!STYLESHEET_URL) return;
     for (const link of document.querySelectorAll('link[rel~="stylesheet"]')) {
