@@ -54,6 +54,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 test: system-deps lint $(PLAYER)
+	npm test --prefix player
 	$(BIN)/pytest
 
 bench: $(STAMP)

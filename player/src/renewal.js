@@ -42,11 +42,16 @@ export function tokenExpiry({token, expiresAt = null, renewBefore = null, offset
 /** When (this clock, ms) the renewal of a token with `expiry` starts. */
 export const renewAt = (expiry) => expiry.localMs - expiry.leadMs;
 
-/** After `failures` failed tries, when to try again (2 s, 4 s, ... 30 s), or null once the token has expired. */
+/**
+ * After `failures` failed tries, when to try again: 2 s, 4 s, ... 30 s later, and at the latest a second before
+ * the expiry. Null once that last try is past: too late, the next 401 decides (and no retry loop runs hot in
+ * the last second).
+ */
 export function retryAt(expiry, failures, nowMs) {
-  if (!expiry || nowMs >= expiry.localMs) return null; // too late: the next 401 decides
+  if (!expiry) return null;
   const backoff = Math.min(RENEW_RETRY_MAX_MS, RENEW_RETRY_FIRST_MS * 2 ** failures);
-  return Math.min(nowMs + backoff, expiry.localMs - MIN_RENEW_LEAD_S * 1000);
+  const at = Math.min(nowMs + backoff, expiry.localMs - MIN_RENEW_LEAD_S * 1000);
+  return at > nowMs ? at : null;
 }
 
 /** Why a request was refused with 401: the origin's code when it gave one, else what the player knows. */
