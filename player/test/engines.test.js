@@ -45,7 +45,7 @@ describe("the settings hls.js is given", () => {
 
 describe("which engine plays", () => {
   const video = (native) => ({canPlayType: (type) => (native && type === "application/vnd.apple.mpegurl" ? "maybe" : "")});
-  const Hls = (supported) => Object.assign(function Hls() {}, {isSupported: () => supported});
+  const Hls = (supported) => Object.assign(function FakeHls() {}, {isSupported: () => supported});
 
   test("auto: hls.js where it runs, else the browser's own HLS", () => {
     assert.equal(chooseEngine("auto", {Hls: Hls(true), video: video(true)}), "hlsjs");

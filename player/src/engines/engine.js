@@ -40,12 +40,11 @@ export class Engine {
     return false;
   }
 
-  /** Let the engine choose the level (ABR); `switchLevel(index)` fixes one. Nothing to do without levels. */
+  /** Let the engine choose the level (ABR). Nothing to do without levels of its own. */
   autoLevel() {}
 
-  switchLevel(index) {
-    return index;
-  }
+  /** `switchLevel(index)` plays one level of `player.levels` from now on. Nothing to do without levels. */
+  switchLevel() {}
 
   isLive() {
     return this.video.duration === Infinity;
