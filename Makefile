@@ -54,11 +54,13 @@ system-deps:
 	    fi; \
 	fi
 
-lint: $(STAMP)
+lint: $(STAMP) $(PLAYER_DEPS)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	npm run --prefix player lint
 
 test: system-deps lint $(PLAYER)
+	npm test --prefix player
 	$(BIN)/pytest
 
 bench: $(STAMP)

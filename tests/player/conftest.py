@@ -172,7 +172,7 @@ def token_of(url: str) -> str | None:
 def host_page(body_script: str) -> str:
     """A customer's page embedding the player from the origin with a script of its own (setup and callbacks)."""
     return ("<!doctype html><html><head><meta charset=utf-8><title>host</title>"
-            "<link rel=stylesheet href=/player/player.css></head><body>"
+            "<link rel=stylesheet href=/player/hlsgate-player.css></head><body>"
             "<div id=player></div>"
             "<script src=/player/vendor/hls.min.js></script><script src=/player/hlsgate-player.js></script>"
             f"<script>{body_script}</script></body></html>")
