@@ -576,7 +576,7 @@ def _media_paths() -> Json:
             "parameters": [{"name": "file", "in": "path", "required": True,
                             "description": "A file of the player folder (not `node_modules`).",
                             "schema": {"type": "string", "pattern": f"^{ASSET_PATTERN}$",
-                                       "examples": ["hlsgate-player.js", "player.css"]}}],
+                                       "examples": ["hlsgate-player.js", "hlsgate-player.css"]}}],
             "get": {"operationId": "playerFile", "tags": ["player"], "summary": "The player's scripts and styles",
                     "security": NO_SECURITY,
                     "responses": {"200": {"description": "The file."}, "404": _ref("responses", "NotFound")}},

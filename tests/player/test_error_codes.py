@@ -1,5 +1,5 @@
 """The player's list of the origin's error codes is exactly the origin's: every ``code`` of the RequestError tree
-and every code ``app._http_error`` answers with. Runs ``node`` on ``player/src/errors.js``; no browser."""
+and every code ``web.middleware`` gives aiohttp's own refusals. Runs ``node`` on ``player/src/errors.js``; no browser."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ import json
 import shutil
 import subprocess
 
-from hls_server import errors
+from hls_server.core import errors
+from hls_server.web.middleware import HTTP_ERROR_CODES as AIOHTTP_ERROR_CODES
 from tests.conftest import REPO
 
-# app._http_error's codes for the errors aiohttp raises itself (unrouted paths, methods, bodies).
-HTTP_ERROR_CODES = {"not_found", "method_not_allowed", "payload_too_large", "bad_request"}
+# The codes middleware gives the errors aiohttp raises itself (unrouted paths, methods, bodies; others bad_request).
+HTTP_ERROR_CODES = {*AIOHTTP_ERROR_CODES.values(), "bad_request"}
 PRINT_SERVER_CODES = ("import {SERVER_CODES} from './player/src/errors.js';"
                       " process.stdout.write(JSON.stringify(SERVER_CODES));")
 
