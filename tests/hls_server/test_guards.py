@@ -1,16 +1,51 @@
-"""The guard on a subprocess server has teeth (:func:`~tests.hls_server.serving.server_faults`, checked when a
-``serving()`` block ends)."""
+"""The guards have teeth: the in-process one (``never_500`` in conftest.py) and the one on a subprocess server
+(:func:`~tests.hls_server.serving.server_faults`, checked when a ``serving()`` block ends)."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import sys
 from pathlib import Path
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
+from hls_server.web.app import create_app
+
+from .conftest import ServerWatch, settings_for
 from .serving import logged_statuses, server_faults, serving
 
 ANNOUNCED = "hlsgate: serving /media on http://127.0.0.1:9"
+
+
+# -- in process -------------------------------------------------------------------------------------------------
+
+
+async def test_the_never_500_guard_sees_a_handler_crash(media_root: Path, tmp_path: Path, never_500: ServerWatch,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    """The guard is not a tautology: an exception escaping a handler is seen as a 500 and an error record."""
+    app = create_app(settings_for(media_root, tmp_path / "state"))
+
+    async def crash(request: web.Request) -> web.Response:
+        raise RuntimeError("boom")
+
+    app.router.add_get("/crash", crash)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(b"GET /crash HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        answer = await asyncio.wait_for(reader.read(), 5)
+        writer.close()
+    finally:
+        await server.close()
+    assert answer.startswith(b"HTTP/1.1 500")
+    assert 500 in never_500.statuses
+    assert any(r.levelno >= logging.ERROR for r in caplog.records)
+    never_500.statuses.clear()  # seen; now let the guard pass
+    caplog.clear()
 
 
 # -- a subprocess server ----------------------------------------------------------------------------------------
