@@ -19,7 +19,7 @@ from hls_server.core.groups import GROUPS_FILE
 from hls_server.core.settings import DEFAULT_MAX_TOKEN_TTL, DEFAULT_TOKEN_TTL, load_settings
 from hls_server.web.app import create_app
 
-from .conftest import (
+from ..conftest import (
     ADMIN_SECRET,
     FMP4_STREAM,
     OTHER_STREAM,
@@ -32,7 +32,7 @@ from .conftest import (
     make_token,
     settings_for,
 )
-from .http import api, bearer, expect_error, expect_json, fetch, put_group
+from ..http import api, bearer, expect_error, expect_json, fetch, put_group
 
 ADMIN_ROUTES = [
     ("POST", "/api/v1/tokens"),

@@ -27,7 +27,7 @@ from yarl import URL
 from hls_server.core.media import FileVersion
 from hls_server.web.context import SERVICES
 
-from .conftest import (
+from ..conftest import (
     FMP4_STREAM,
     OTHER_STREAM,
     STREAM,
@@ -35,7 +35,7 @@ from .conftest import (
     StartOrigin,
     make_token,
 )
-from .http import (
+from ..http import (
     Reply,
     api,
     assert_not_echoed,
@@ -48,7 +48,7 @@ from .http import (
     raw_request,
     send,
 )
-from .serving import http, logged_statuses, serving
+from ..serving import http, logged_statuses, serving
 from .test_security_tokens import MASTER, SEGMENT
 
 SENTINEL = b"SENTINEL: bytes from outside the media root\n"

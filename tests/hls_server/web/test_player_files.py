@@ -11,8 +11,8 @@ import pytest
 from hls_server.core.errors import ConfigError
 from hls_server.web.routes.player import HLS_JS_DIST
 
-from .conftest import Origin, StartOrigin, settings_for
-from .http import expect_error, fetch
+from ..conftest import Origin, StartOrigin, settings_for
+from ..http import expect_error, fetch
 
 HLS_JS = b"/* hls.js stand-in */"
 

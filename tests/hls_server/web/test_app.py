@@ -12,8 +12,8 @@ from yarl import URL
 
 from hls_server import __version__
 
-from .conftest import FMP4_STREAM, STREAM, Origin, StartOrigin, make_token
-from .http import bearer, expect_error, expect_json, fetch
+from ..conftest import FMP4_STREAM, STREAM, Origin, StartOrigin, make_token
+from ..http import bearer, expect_error, expect_json, fetch
 
 MEDIA_PLAYLIST = f"/hls/{STREAM}/360p/index.m3u8"
 MASTER = f"/hls/{STREAM}/master.m3u8"

@@ -42,7 +42,7 @@ from hls_server.core.errors import (
 from hls_server.core.grants import Action, Grant, Role, Target, allows
 from hls_server.core.settings import HmacSecret, KeySettings, load_settings
 
-from .conftest import OTHER_SECRET, SECRET, STREAM, make_token
+from ...conftest import OTHER_SECRET, SECRET, STREAM, make_token
 
 NOW = 1_700_000_000
 S1 = secrets.token_urlsafe(40)

@@ -14,7 +14,7 @@ from yarl import URL
 
 from hls_server.core.player_config import player_config
 
-from .conftest import (
+from ..conftest import (
     ADMIN_SECRET,
     FMP4_STREAM,
     OTHER_SECRET,
@@ -28,7 +28,7 @@ from .conftest import (
     make_token,
     settings_for,
 )
-from .http import ECHO_WINDOW, bearer, expect_error, expect_json, fetch, put_group
+from ..http import ECHO_WINDOW, bearer, expect_error, expect_json, fetch, put_group
 
 CONFIG = "/api/v1/player-config"
 GROUP = "g1"

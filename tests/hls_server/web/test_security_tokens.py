@@ -37,7 +37,7 @@ from hls_server.core.errors import ConfigError
 from hls_server.core.settings import MIN_HMAC_SECRET_BYTES
 from hls_server.web.app import create_app
 
-from .conftest import (
+from ..conftest import (
     ADMIN_SECRET,
     OTHER_SECRET,
     OTHER_STREAM,
@@ -49,7 +49,7 @@ from .conftest import (
     make_token,
     settings_for,
 )
-from .http import api, expect_error, expect_json, expect_media, fetch, put_group, send
+from ..http import api, expect_error, expect_json, expect_media, fetch, put_group, send
 
 SEGMENT = f"/hls/{STREAM}/360p/seg_00000.ts"
 MASTER = f"/hls/{STREAM}/master.m3u8"

@@ -25,8 +25,8 @@ from hls_server.web.app import create_app
 from hls_server.web.openapi import openapi_document
 from hls_server.web.routes.player import ASSET_PATTERN, VENDOR_PATTERN
 
-from .conftest import ADMIN_SECRET, SECRET, STREAM, Origin, StartOrigin, make_admin_token, make_token, settings_for
-from .http import Reply, api, bearer, expect_json, fetch
+from ..conftest import ADMIN_SECRET, SECRET, STREAM, Origin, StartOrigin, make_admin_token, make_token, settings_for
+from ..http import Reply, api, bearer, expect_json, fetch
 
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 DOC_URI = "urn:hlsgate:openapi"
