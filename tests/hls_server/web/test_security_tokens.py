@@ -6,7 +6,7 @@ header. Tokens are forged by hand where pyjwt would refuse to make them (``alg: 
 keyed with an RSA public key). An autouse guard (:func:`never_500`) fails any test in which the origin
 answered 5xx or logged an error (its own test is in ``test_guards.py``).
 
-The JWKS refetch limits, single flight and outage behaviour live in ``test_auth.py``.
+The JWKS refetch limits, single flight and outage behaviour live in ``core/auth/test_keys.py``.
 """
 
 from __future__ import annotations
