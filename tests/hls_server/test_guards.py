@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ from aiohttp.test_utils import TestServer
 from hls_server.web.app import create_app
 
 from .conftest import ServerWatch, settings_for
+from .http import raw_exchange, raw_request
 from .serving import logged_statuses, server_faults, serving
 
 ANNOUNCED = "hlsgate: serving /media on http://127.0.0.1:9"
@@ -35,13 +35,12 @@ async def test_the_never_500_guard_sees_a_handler_crash(media_root: Path, tmp_pa
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     try:
-        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-        writer.write(b"GET /crash HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        answer = await asyncio.wait_for(reader.read(), 5)
-        writer.close()
+        port = server.port
+        assert port is not None
+        answer = await raw_exchange(port, raw_request("/crash"))
     finally:
         await server.close()
-    assert answer.startswith(b"HTTP/1.1 500")
+    assert answer.status == 500
     assert 500 in never_500.statuses
     assert any(r.levelno >= logging.ERROR for r in caplog.records)
     never_500.statuses.clear()  # seen; now let the guard pass

@@ -1,4 +1,5 @@
-"""``GET /api/v1/player-config`` over real HTTP: the H5Live shape, who may get one, and every refusal."""
+"""``GET /api/v1/player-config`` over real HTTP: the H5Live shape, who may get one, and every refusal. The pure
+builder is tested in ``core/test_player_config.py``."""
 
 from __future__ import annotations
 
@@ -11,8 +12,6 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from yarl import URL
-
-from hls_server.core.player_config import player_config
 
 from ..conftest import (
     ADMIN_SECRET,
@@ -320,18 +319,6 @@ async def test_cors_for_a_host_page_on_another_origin(start_origin: StartOrigin)
     assert "Access-Control-Allow-Origin" not in reply.headers
     listing = await fetch(origin, "/api/v1/streams", headers={**page, **bearer()})
     assert "Access-Control-Allow-Origin" not in listing.headers  # never on the admin API
-
-
-# -- the pure builder ----------------------------------------------------------------------------------------
-
-
-def test_player_config_builder_without_streams() -> None:
-    token = make_token()
-    config = player_config([], base_url="http://h", token=token, expires_at=10.7, group="g", stream=None, now=5.2,
-                           renew_url=None, renew_before=60)
-    assert config["source"] == {"group": {"id": "g", "security": {"jwtoken": token}}, "entries": [], "streams": [],
-                                "startIndex": 0}
-    assert config["security"] == {"expiresAt": 10, "serverTime": 5, "renewBefore": 60, "renewUrl": None}
 
 
 @pytest.mark.parametrize(("authorization", "code"), [
