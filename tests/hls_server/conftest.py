@@ -93,7 +93,7 @@ def media_root(published_root: Path, tmp_path: Path) -> Path:
 
 @dataclass
 class Origin:
-    """A running origin on loopback and a client session for it."""
+    """A running origin on loopback and a client session for it (requests go through tests/hls_server/http.py)."""
 
     server: TestServer
     session: aiohttp.ClientSession
@@ -107,9 +107,6 @@ class Origin:
         port = self.server.port
         assert port is not None
         return port
-
-    async def get(self, path: str, **kwargs: Any) -> aiohttp.ClientResponse:
-        return await self.session.get(self.url(path), **kwargs)
 
 
 StartOrigin = Callable[..., Any]

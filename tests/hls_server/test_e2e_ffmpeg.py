@@ -24,13 +24,12 @@ from tests.conftest import MakeMedia, run_cli
 from transcode.toolchain import Toolchain
 
 from .conftest import FMP4_STREAM, OTHER_SECRET, OTHER_STREAM, STREAM, make_token
-from .serving import Served, api, hlsgate, serving
+from .http import bearer
+from .serving import ACCESS_LINE, Served, api, hlsgate, serving
 
 FFMPEG_SECONDS = 60
 GROUP = "g"  # holds STREAM and FMP4_STREAM
 OTHER_GROUP = "other"  # holds OTHER_STREAM only
-LOG_LINE = re.compile(r'^(?P<remote>\S+) "(?P<method>[A-Z]+) (?P<target>\S+)" (?P<status>\d{3}) (?P<bytes>\d+) '
-                      r'[0-9.]+ms "(?P<agent>[^"]*)"$')
 REDACTED_QUERY = "?token=[redacted]"
 REFUSED_SETTLE_SECONDS = 0.2
 
@@ -78,7 +77,7 @@ def tokens(server: Served) -> dict[str, str]:
     assert admin.code == 0, admin.stderr
     admin_token = admin.stdout.strip()
     for group, streams in ((GROUP, [STREAM, FMP4_STREAM]), (OTHER_GROUP, [OTHER_STREAM])):
-        status, _ = api(server, "PUT", f"/api/v1/groups/{group}", admin_token, {"streams": streams})
+        status, _ = api(server, "PUT", f"/api/v1/groups/{group}", {"streams": streams}, headers=bearer(admin_token))
         assert status == 200
     found: dict[str, str] = {}
     for name, scope in ((STREAM, "--stream"), (GROUP, "--group")):
@@ -86,7 +85,7 @@ def tokens(server: Served) -> dict[str, str]:
         assert minted.code == 0, minted.stderr
         found[name] = minted.stdout.strip()
     for name, field in ((FMP4_STREAM, "stream"), (OTHER_STREAM, "stream"), (OTHER_GROUP, "group")):
-        status, body = api(server, "POST", "/api/v1/tokens", admin_token, {field: name, "ttl": 600})
+        status, body = api(server, "POST", "/api/v1/tokens", {field: name, "ttl": 600}, headers=bearer(admin_token))
         assert status == 201, body
         found[name] = body["token"]
     return found
@@ -108,7 +107,7 @@ def requests_of(server: Served, played: Played, *, until: Callable[[list[Request
     def parse(lines: list[str]) -> list[Request]:
         found = []
         for line in lines:
-            match = LOG_LINE.match(line)
+            match = ACCESS_LINE.match(line)
             if match and match["agent"] == played.agent:
                 path, _, query = match["target"].partition("?")
                 found.append(Request(match["method"], path, f"?{query}" if query else "", int(match["status"]),

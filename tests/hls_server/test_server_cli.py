@@ -17,13 +17,8 @@ import jwt
 import pytest
 
 from .conftest import ADMIN_SECRET, SECRET, STREAM
-from .serving import (
-    api,
-    hlsgate,
-    http,
-    serve_env,
-    serving,
-)
+from .http import bearer
+from .serving import api, hlsgate, http, serve_env, serving
 
 MAX_TOKEN_TTL = 7 * 24 * 3600  # tokens.max_ttl's default
 ADMIN_TTL = 300  # admin.max_lifetime's default
@@ -113,14 +108,14 @@ def test_printed_tokens_work_against_a_running_server(published_root: Path, tmp_
     assert (admin_claims["type"], admin_claims["exp"] - admin_claims["iat"]) == ("admin", 60)
     with serving(tmp_path, "--media-root", str(published_root), "--state-dir", str(tmp_path / "state")) as served:
         assert "WARNING" not in served.messages()
-        status, listing = api(served, "GET", "/api/v1/streams", admin.stdout.strip())
+        status, listing = api(served, "GET", "/api/v1/streams", headers=bearer(admin.stdout.strip()))
         assert status == 200
         assert STREAM in {stream["id"] for stream in listing["streams"]}
         status, _ = http(f"{served.url}/hls/{STREAM}/master.m3u8?token={play.stdout.strip()}")
         assert status == 200
         # Not interchangeable: the admin token plays nothing, the play token administers nothing.
         assert http(f"{served.url}/hls/{STREAM}/master.m3u8?token={admin.stdout.strip()}")[0] == 401
-        assert api(served, "GET", "/api/v1/streams", play.stdout.strip())[0] == 401
+        assert api(served, "GET", "/api/v1/streams", headers=bearer(play.stdout.strip()))[0] == 401
 
 
 # -- hlsgate token -------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Request, Response, sync_playwright
 
 from tests.conftest import REPO, MakeMedia
-from tests.hls_server.conftest import SECRET, make_admin_token, make_token
+from tests.hls_server.conftest import SECRET, make_token
 from tests.hls_server.serving import Served, api, serve_env, serving
 from transcode.api import transcode_vod
 from transcode.command import EncodeOptions
@@ -62,8 +62,7 @@ def origin(player_media: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     config = folder / "hlsgate.toml"
     config.write_text("[auth]\nleeway = 0\n", encoding="utf-8")
     with serving(folder, "--media-root", str(player_media), "--config", str(config), env=serve_env()) as served:
-        status, body = api(served, "PUT", f"/api/v1/groups/{GROUP}", make_admin_token(),
-                           {"streams": [STREAM, FMP4_STREAM]})
+        status, body = api(served, "PUT", f"/api/v1/groups/{GROUP}", {"streams": [STREAM, FMP4_STREAM]})
         assert status == 200, body
         yield served
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from hls_server.core.groups import GROUPS_FILE
 from hls_server.core.settings import DEFAULT_MAX_TOKEN_TTL, DEFAULT_TOKEN_TTL, load_settings
 from hls_server.web.app import create_app
 
-from .conftest import (
+from ..conftest import (
     ADMIN_SECRET,
     FMP4_STREAM,
     OTHER_STREAM,
@@ -32,6 +32,7 @@ from .conftest import (
     make_token,
     settings_for,
 )
+from ..http import api, bearer, expect_error, expect_json, fetch, put_group
 
 ADMIN_ROUTES = [
     ("POST", "/api/v1/tokens"),
@@ -43,28 +44,14 @@ ADMIN_ROUTES = [
     ("GET", "/api/v1/streams"),
 ]
 ANT_MEDIA = f"/rest/v2/broadcasts/{STREAM}/jwt-token"
+TOKENS = "/api/v1/tokens"
+GROUPS = "/api/v1/groups"
+STREAMS = "/api/v1/streams"
 CLOCK_SLACK = 5  # seconds between minting and checking
 
 
-def bearer(token: str | None = None) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token or make_admin_token()}"}
-
-
-async def call(origin: Origin, method: str, path: str, *, headers: Mapping[str, str] | None = None,
-               **kwargs: Any) -> tuple[int, Any, Mapping[str, str]]:
-    """One request with an admin token unless ``headers`` says otherwise: (status, JSON body or None, headers)."""
-    async with origin.session.request(method, origin.url(path), headers=bearer() if headers is None else headers,
-                                      **kwargs) as response:
-        raw = await response.read()
-        body = json.loads(raw) if raw else None
-        return response.status, body, response.headers
-
-
 async def mint(origin: Origin, **body: Any) -> dict[str, Any]:
-    status, answer, _ = await call(origin, "POST", "/api/v1/tokens", json=body)
-    assert status == 201, answer
-    assert isinstance(answer, dict)
-    return answer
+    return expect_json(await api(origin, "POST", TOKENS, json=body), 201)
 
 
 def claims_of(token: str) -> dict[str, Any]:
@@ -79,22 +66,7 @@ def segment(media_root: Path, stream: str, rendition: str = RENDITIONS[0]) -> st
 
 
 async def plays(origin: Origin, path: str, token: str) -> int:
-    async with await origin.get(path, params={"token": token}) as response:
-        await response.read()
-        return response.status
-
-
-async def put_group(origin: Origin, group: str, streams: list[str]) -> None:
-    status, body, _ = await call(origin, "PUT", f"/api/v1/groups/{group}", json={"streams": streams})
-    assert status == 200, body
-
-
-def assert_error(status: int, body: Any, expected_status: int, code: str, *fragments: str) -> None:
-    assert status == expected_status, body
-    assert isinstance(body, dict) and set(body) == {"error", "error_description"}
-    assert body["error"] == code
-    for fragment in fragments:
-        assert fragment in body["error_description"]
+    return (await fetch(origin, path, token=token)).status
 
 
 # -- POST /api/v1/tokens -------------------------------------------------------------------------------------
@@ -102,9 +74,9 @@ def assert_error(status: int, body: Any, expected_status: int, code: str, *fragm
 
 async def test_a_stream_token_gets_the_defaults_and_the_documented_claims(origin: Origin) -> None:
     now = time.time()
-    status, body, headers = await call(origin, "POST", "/api/v1/tokens", json={"stream": STREAM})
-    assert status == 201
-    assert headers["Cache-Control"] == "no-store"
+    reply = await api(origin, "POST", TOKENS, json={"stream": STREAM})
+    body = expect_json(reply, 201)
+    assert reply.headers["Cache-Control"] == "no-store"
     assert set(body) == {"token", "type", "stream", "expires_at"}
     assert (body["type"], body["stream"]) == ("play", STREAM)
     assert abs(body["expires_at"] - (now + DEFAULT_TOKEN_TTL)) <= CLOCK_SLACK
@@ -146,9 +118,8 @@ async def test_a_group_token_opens_the_group_members(origin: Origin, media_root:
 
 
 async def test_a_group_token_needs_an_existing_group(origin: Origin) -> None:
-    status, body, headers = await call(origin, "POST", "/api/v1/tokens", json={"group": "nope"})
-    assert_error(status, body, 404, "not_found", "'nope'", "PUT /api/v1/groups/nope")
-    assert headers["Cache-Control"] == "no-store"
+    expect_error(await api(origin, "POST", TOKENS, json={"group": "nope"}), 404, "not_found",
+                 says=("'nope'", "PUT /api/v1/groups/nope"))
 
 
 @pytest.mark.parametrize("ttl", [1, 60, 3600.0, DEFAULT_MAX_TOKEN_TTL])
@@ -199,21 +170,18 @@ BAD_BODIES: list[tuple[BadBody, str]] = [
 
 @pytest.mark.parametrize(("make_body", "message"), BAD_BODIES)
 async def test_bad_token_requests_are_refused(origin: Origin, make_body: BadBody, message: str) -> None:
-    status, body, headers = await call(origin, "POST", "/api/v1/tokens", json=make_body(int(time.time())))
-    assert_error(status, body, 400, "bad_request", message)
-    assert headers["Cache-Control"] == "no-store"
+    reply = await api(origin, "POST", TOKENS, json=make_body(int(time.time())))
+    expect_error(reply, 400, "bad_request", says=(message,))
 
 
 @pytest.mark.parametrize("raw", [b"", b"not json", b"{'stream': 's1'}", b'{"stream": "s1"', b"\xff\xfe"])
 async def test_a_body_that_is_not_json_is_refused(origin: Origin, raw: bytes) -> None:
-    status, body, _ = await call(origin, "POST", "/api/v1/tokens", data=raw,
-                                 headers={**bearer(), "Content-Type": "application/json"})
-    assert_error(status, body, 400, "bad_request", "must be a JSON object")
+    reply = await api(origin, "POST", TOKENS, data=raw, headers={**bearer(), "Content-Type": "application/json"})
+    expect_error(reply, 400, "bad_request", says=("must be a JSON object",))
 
 
 async def test_a_huge_body_is_refused(origin: Origin) -> None:
-    status, body, _ = await call(origin, "POST", "/api/v1/tokens", data=b" " * (65 * 1024))
-    assert_error(status, body, 413, "payload_too_large")
+    expect_error(await api(origin, "POST", TOKENS, data=b" " * (65 * 1024)), 413, "payload_too_large")
 
 
 async def test_minting_needs_the_viewer_signing_secret(start_origin: StartOrigin, media_root: Path,
@@ -225,13 +193,11 @@ async def test_minting_needs_the_viewer_signing_secret(start_origin: StartOrigin
     settings = load_settings({"media_root": str(media_root), "state_dir": str(tmp_path / "state")},
                              {"HLSGATE_JWT_PUBLIC_KEYS": str(pem), "HLSGATE_ADMIN_SECRET": ADMIN_SECRET})
     origin = await start_origin(settings)
-    status, body, _ = await call(origin, "POST", "/api/v1/tokens", json={"stream": STREAM})
-    assert_error(status, body, 503, "not_configured", "HLSGATE_JWT_SECRET")
-    status, body, _ = await call(origin, "GET", ANT_MEDIA,
-                                 params={"expireDate": str(int(time.time()) + 60), "type": "play"})
-    assert_error(status, body, 503, "not_configured", "HLSGATE_JWT_SECRET")
-    status, body, _ = await call(origin, "GET", "/api/v1/groups")
-    assert status == 200  # the rest of the API works
+    expect_error(await api(origin, "POST", TOKENS, json={"stream": STREAM}), 503, "not_configured",
+                 says=("HLSGATE_JWT_SECRET",))
+    reply = await api(origin, "GET", ANT_MEDIA, params={"expireDate": str(int(time.time()) + 60), "type": "play"})
+    expect_error(reply, 503, "not_configured", says=("HLSGATE_JWT_SECRET",))
+    expect_json(await api(origin, "GET", GROUPS))  # the rest of the API works
 
 
 # -- GET /rest/v2/broadcasts/{streamId}/jwt-token (Ant Media's getJwtTokenV2) ------------------------------
@@ -239,10 +205,10 @@ async def test_minting_needs_the_viewer_signing_secret(start_origin: StartOrigin
 
 async def test_ant_media_form_with_the_bare_authorization_header(origin: Origin, media_root: Path) -> None:
     expire = int(time.time()) + 600
-    status, body, headers = await call(origin, "GET", ANT_MEDIA, params={"expireDate": str(expire), "type": "play"},
-                                       headers={"Authorization": make_admin_token()})
-    assert status == 200, body
-    assert headers["Cache-Control"] == "no-store"
+    reply = await api(origin, "GET", ANT_MEDIA, params={"expireDate": str(expire), "type": "play"},
+                      headers={"Authorization": make_admin_token()})
+    body = expect_json(reply)
+    assert reply.headers["Cache-Control"] == "no-store"
     assert set(body) == {"tokenId", "streamId", "expireDate", "type"}
     assert (body["streamId"], body["expireDate"], body["type"]) == (STREAM, expire, "play")
     claims = claims_of(body["tokenId"])
@@ -253,9 +219,8 @@ async def test_ant_media_form_with_the_bare_authorization_header(origin: Origin,
 
 async def test_ant_media_form_publish_with_a_bearer_header(origin: Origin) -> None:
     expire = int(time.time()) + 60
-    status, body, _ = await call(origin, "GET", f"/rest/v2/broadcasts/{OTHER_STREAM}/jwt-token",
-                                 params={"expireDate": str(expire), "type": "publish"})
-    assert status == 200, body
+    body = expect_json(await api(origin, "GET", f"/rest/v2/broadcasts/{OTHER_STREAM}/jwt-token",
+                                 params={"expireDate": str(expire), "type": "publish"}))
     assert (body["streamId"], body["type"]) == (OTHER_STREAM, "publish")
     assert claims_of(body["tokenId"])["type"] == "publish"
 
@@ -278,35 +243,29 @@ AntQuery = Callable[[int], dict[str, str]]
     (lambda now: {"expireDate": str(now + 60), "type": "admin"}, 'type must be "play" or "publish"'),
 ])
 async def test_ant_media_form_refuses_bad_parameters(origin: Origin, make_query: AntQuery, message: str) -> None:
-    status, body, _ = await call(origin, "GET", ANT_MEDIA, params=make_query(int(time.time())))
-    assert_error(status, body, 400, "bad_request", message)
+    reply = await api(origin, "GET", ANT_MEDIA, params=make_query(int(time.time())))
+    expect_error(reply, 400, "bad_request", says=(message,))
 
 
 # -- groups --------------------------------------------------------------------------------------------------
 
 
 async def test_group_lifecycle(origin: Origin) -> None:
-    status, body, _ = await call(origin, "GET", "/api/v1/groups")
-    assert (status, body) == (200, {"groups": {}})
-    status, body, headers = await call(origin, "PUT", "/api/v1/groups/g1",
-                                       json={"streams": [OTHER_STREAM, STREAM, OTHER_STREAM]})
-    assert (status, body) == (200, {"group": "g1", "streams": [STREAM, OTHER_STREAM]})  # deduplicated, sorted
-    assert headers["Cache-Control"] == "no-store"
-    status, body, _ = await call(origin, "GET", "/api/v1/groups/g1")
-    assert (status, body) == (200, {"group": "g1", "streams": [STREAM, OTHER_STREAM]})
+    assert expect_json(await api(origin, "GET", GROUPS)) == {"groups": {}}
+    reply = await api(origin, "PUT", "/api/v1/groups/g1", json={"streams": [OTHER_STREAM, STREAM, OTHER_STREAM]})
+    assert expect_json(reply) == {"group": "g1", "streams": [STREAM, OTHER_STREAM]}  # deduplicated, sorted
+    assert reply.headers["Cache-Control"] == "no-store"
+    assert expect_json(await api(origin, "GET", "/api/v1/groups/g1")) == {"group": "g1",
+                                                                          "streams": [STREAM, OTHER_STREAM]}
     await put_group(origin, "g2", [])
-    status, body, _ = await call(origin, "PUT", "/api/v1/groups/g1", json={"streams": [FMP4_STREAM]})
-    assert (status, body) == (200, {"group": "g1", "streams": [FMP4_STREAM]})  # replaced, not merged
-    status, body, _ = await call(origin, "GET", "/api/v1/groups")
-    assert (status, body) == (200, {"groups": {"g1": [FMP4_STREAM], "g2": []}})
-    status, body, headers = await call(origin, "DELETE", "/api/v1/groups/g1")
-    assert (status, body) == (204, None)
-    status, body, _ = await call(origin, "GET", "/api/v1/groups/g1")
-    assert_error(status, body, 404, "not_found", "'g1'")
-    status, body, _ = await call(origin, "DELETE", "/api/v1/groups/g1")
-    assert_error(status, body, 404, "not_found", "'g1'")
-    status, body, _ = await call(origin, "GET", "/api/v1/groups")
-    assert (status, body) == (200, {"groups": {"g2": []}})
+    reply = await api(origin, "PUT", "/api/v1/groups/g1", json={"streams": [FMP4_STREAM]})
+    assert expect_json(reply) == {"group": "g1", "streams": [FMP4_STREAM]}  # replaced, not merged
+    assert expect_json(await api(origin, "GET", GROUPS)) == {"groups": {"g1": [FMP4_STREAM], "g2": []}}
+    reply = await api(origin, "DELETE", "/api/v1/groups/g1")
+    assert (reply.status, reply.body) == (204, b"")
+    expect_error(await api(origin, "GET", "/api/v1/groups/g1"), 404, "not_found", says=("'g1'",))
+    expect_error(await api(origin, "DELETE", "/api/v1/groups/g1"), 404, "not_found", says=("'g1'",))
+    assert expect_json(await api(origin, "GET", GROUPS)) == {"groups": {"g2": []}}
 
 
 @pytest.mark.parametrize(("payload", "message"), [
@@ -324,17 +283,15 @@ async def test_group_lifecycle(origin: Origin) -> None:
     ([STREAM], "must be a JSON object"),
 ])
 async def test_put_group_validates_the_body(origin: Origin, payload: Any, message: str) -> None:
-    status, body, _ = await call(origin, "PUT", "/api/v1/groups/g1", json=payload)
-    assert_error(status, body, 400, "bad_request", message)
-    status, body, _ = await call(origin, "GET", "/api/v1/groups")
-    assert body == {"groups": {}}  # nothing was stored
+    reply = await api(origin, "PUT", "/api/v1/groups/g1", json=payload)
+    expect_error(reply, 400, "bad_request", says=(message,))
+    assert expect_json(await api(origin, "GET", GROUPS)) == {"groups": {}}  # nothing was stored
 
 
 @pytest.mark.parametrize("path", ["/api/v1/groups/bad.id", "/api/v1/groups/" + "a" * 65, "/api/v1/groups/a%20b"])
 async def test_invalid_group_ids_in_the_path_match_no_route(origin: Origin, path: str) -> None:
     for method in ("GET", "PUT", "DELETE"):
-        status, body, _ = await call(origin, method, path, json={"streams": []})
-        assert_error(status, body, 404, "not_found")
+        expect_error(await api(origin, method, path, json={"streams": []}), 404, "not_found")
 
 
 async def test_a_group_token_follows_the_group_as_it_changes(origin: Origin, media_root: Path) -> None:
@@ -344,8 +301,7 @@ async def test_a_group_token_follows_the_group_as_it_changes(origin: Origin, med
     assert (await plays(origin, first, token), await plays(origin, second, token)) == (200, 200)
     await put_group(origin, "g1", [STREAM])  # the grant is cached; the members are read per request
     assert (await plays(origin, first, token), await plays(origin, second, token)) == (200, 403)
-    status, _, _ = await call(origin, "DELETE", "/api/v1/groups/g1")
-    assert status == 204
+    assert (await api(origin, "DELETE", "/api/v1/groups/g1")).status == 204
     assert (await plays(origin, first, token), await plays(origin, second, token)) == (403, 403)
 
 
@@ -354,15 +310,15 @@ async def test_groups_survive_a_restart(origin: Origin, start_origin: StartOrigi
     await put_group(origin, "g2", [FMP4_STREAM])
     token = (await mint(origin, group="g1"))["token"]
     restarted = await start_origin(origin.settings)
-    status, body, _ = await call(restarted, "GET", "/api/v1/groups")
-    assert (status, body) == (200, {"groups": {"g1": [STREAM, OTHER_STREAM], "g2": [FMP4_STREAM]}})
+    assert expect_json(await api(restarted, "GET", GROUPS)) == {"groups": {"g1": [STREAM, OTHER_STREAM],
+                                                                          "g2": [FMP4_STREAM]}}
     assert await plays(restarted, segment(media_root, OTHER_STREAM), token) == 200
 
 
 async def test_the_groups_file_is_replaced_atomically(origin: Origin) -> None:
     for i in range(5):
         await put_group(origin, f"g{i}", [STREAM])
-    assert (await call(origin, "DELETE", "/api/v1/groups/g0"))[0] == 204
+    assert (await api(origin, "DELETE", "/api/v1/groups/g0")).status == 204
     state_dir = origin.settings.state_dir
     assert sorted(p.name for p in state_dir.iterdir()) == [GROUPS_FILE]  # no temporary file left behind
     data = json.loads((state_dir / GROUPS_FILE).read_text(encoding="utf-8"))
@@ -394,9 +350,9 @@ async def test_streams_lists_published_streams_with_renditions_and_groups(origin
     (media_root / "file-not-dir").write_text("#EXTM3U\n", encoding="utf-8")
     await put_group(origin, "g1", [STREAM, "not-published"])
     await put_group(origin, "g2", [STREAM, FMP4_STREAM])
-    status, body, headers = await call(origin, "GET", "/api/v1/streams")
-    assert status == 200
-    assert headers["Cache-Control"] == "no-store"
+    reply = await api(origin, "GET", STREAMS)
+    body = expect_json(reply)
+    assert reply.headers["Cache-Control"] == "no-store"
     streams = {s["id"]: s for s in body["streams"]}
     assert [s["id"] for s in body["streams"]] == [FMP4_STREAM, STREAM, OTHER_STREAM]
     assert streams[STREAM]["groups"] == ["g1", "g2"]
@@ -420,8 +376,7 @@ async def test_streams_of_an_empty_media_root(start_origin: StartOrigin, tmp_pat
     empty = tmp_path / "empty-root"
     empty.mkdir()
     origin = await start_origin(settings_for(empty, tmp_path / "state2"))
-    status, body, _ = await call(origin, "GET", "/api/v1/streams")
-    assert (status, body) == (200, {"streams": []})
+    assert expect_json(await api(origin, "GET", STREAMS)) == {"streams": []}
 
 
 # -- admin authentication ------------------------------------------------------------------------------------
@@ -457,29 +412,27 @@ UNAUTHORIZED: list[tuple[str, Callable[[], dict[str, str]], str]] = [
 @pytest.mark.parametrize(("case", "headers", "code"), UNAUTHORIZED, ids=[c[0] for c in UNAUTHORIZED])
 async def test_the_api_refuses_bad_admin_tokens(origin: Origin, case: str, headers: Callable[[], dict[str, str]],
                                                code: str) -> None:
-    status, body, response_headers = await call(origin, "GET", "/api/v1/groups", headers=headers())
-    assert_error(status, body, 401, code)
-    assert response_headers["WWW-Authenticate"].startswith('Bearer realm="hlsgate", error="invalid_token"')
-    assert response_headers["Cache-Control"] == "no-store"
+    sent = headers()
+    reply = await api(origin, "GET", GROUPS, headers=sent)
+    expect_error(reply, 401, code, *sent.values())
+    assert reply.headers["WWW-Authenticate"].startswith('Bearer realm="hlsgate", error="invalid_token"')
 
 
 @pytest.mark.parametrize(("method", "path"), ADMIN_ROUTES)
 async def test_every_api_route_needs_an_admin_token(origin: Origin, method: str, path: str) -> None:
     await put_group(origin, "g1", [STREAM])  # so that only the missing token can fail the request
-    status, body, _ = await call(origin, method, path, headers={}, json={"stream": STREAM})
-    assert_error(status, body, 401, "token_missing")
-    status, body, _ = await call(origin, method, path, headers={}, params={"token": make_admin_token()},
-                                 json={"stream": STREAM})
-    assert_error(status, body, 401, "token_missing")  # an admin token in the URL is not read
-    status, body, _ = await call(origin, "GET", "/api/v1/groups")
-    assert body == {"groups": {"g1": [STREAM]}}  # nothing changed
+    expect_error(await api(origin, method, path, headers={}, json={"stream": STREAM}), 401, "token_missing")
+    admin = make_admin_token()
+    reply = await api(origin, method, path, headers={}, token=admin, json={"stream": STREAM})
+    expect_error(reply, 401, "token_missing", admin)  # an admin token in the URL is not read
+    assert expect_json(await api(origin, "GET", GROUPS)) == {"groups": {"g1": [STREAM]}}  # nothing changed
 
 
 async def test_a_viewer_token_signed_with_the_admin_secret_is_refused(origin: Origin) -> None:
     now = int(time.time())
     token = make_token(ADMIN_SECRET, exp=now + 60)  # a well-formed play token, but admin keys sign admin tokens only
-    status, body, _ = await call(origin, "POST", "/api/v1/tokens", headers=bearer(token), json={"stream": STREAM})
-    assert_error(status, body, 401, "token_invalid", "type must be admin or absent")
+    reply = await api(origin, "POST", TOKENS, headers=bearer(token), json={"stream": STREAM})
+    expect_error(reply, 401, "token_invalid", token, says=("type must be admin or absent",))
 
 
 async def test_an_opentok_style_admin_token_is_accepted(origin: Origin) -> None:
@@ -487,8 +440,7 @@ async def test_an_opentok_style_admin_token_is_accepted(origin: Origin) -> None:
     # The seed's claims, no type. pyjwt will not encode a numeric iss, so the payload is serialised here.
     payload = json.dumps({"iss": 12345, "ist": "project", "iat": now, "exp": now + 180}).encode()
     token = jwt.api_jws.encode(payload, ADMIN_SECRET, algorithm="HS256")
-    status, body, _ = await call(origin, "POST", "/api/v1/tokens", headers=bearer(token), json={"stream": STREAM})
-    assert status == 201, body
+    body = expect_json(await api(origin, "POST", TOKENS, headers=bearer(token), json={"stream": STREAM}), 201)
     assert claims_of(body["token"])["streamId"] == STREAM
 
 
@@ -496,8 +448,8 @@ async def test_admin_tokens_work_in_either_header_form(origin: Origin) -> None:
     token = make_admin_token()
     for headers in ({"Authorization": f"Bearer {token}"}, {"Authorization": f"bearer {token}"},
                     {"Authorization": token}):
-        status, body, _ = await call(origin, "GET", "/api/v1/streams", headers=headers)
-        assert status == 200, (headers, body)
+        reply = await api(origin, "GET", STREAMS, headers=headers)
+        assert reply.status == 200, (headers, reply.text)
 
 
 async def test_the_api_is_off_without_an_admin_secret(start_origin: StartOrigin, media_root: Path,
@@ -507,8 +459,7 @@ async def test_the_api_is_off_without_an_admin_secret(start_origin: StartOrigin,
     assert not settings.admin.configured
     origin = await start_origin(settings)
     for method, path in ADMIN_ROUTES:
-        status, body, _ = await call(origin, method, path, json={"stream": STREAM})
-        assert_error(status, body, 503, "not_configured", "the REST API is off", "HLSGATE_ADMIN_SECRET")
-    async with await origin.get("/api/v1/openapi.json") as response:
-        assert response.status == 200
+        expect_error(await api(origin, method, path, json={"stream": STREAM}), 503, "not_configured",
+                     says=("the REST API is off", "HLSGATE_ADMIN_SECRET"))
+    assert (await fetch(origin, "/api/v1/openapi.json")).status == 200
     assert await plays(origin, segment(media_root, STREAM), make_token()) == 200  # playback is unaffected

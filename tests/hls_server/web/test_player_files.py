@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from multidict import CIMultiDict
 
 from hls_server.core.errors import ConfigError
 from hls_server.web.routes.player import HLS_JS_DIST
 
-from .conftest import Origin, StartOrigin, settings_for
+from ..conftest import Origin, StartOrigin, settings_for
+from ..http import expect_error, fetch
 
 HLS_JS = b"/* hls.js stand-in */"
 
@@ -42,14 +42,10 @@ async def served(start_origin: StartOrigin, player_dir: Path) -> Origin:
     return started
 
 
-async def get(origin: Origin, path: str) -> tuple[int, bytes, CIMultiDict[str]]:
-    async with await origin.get(path, allow_redirects=False) as response:
-        return response.status, await response.read(), CIMultiDict(response.headers)
-
-
 async def test_the_page_is_served_with_a_strict_policy(served: Origin) -> None:
-    status, body, headers = await get(served, "/player/?group=g1&token=abc")
-    assert status == 200 and body.startswith(b"<!doctype html>")
+    reply = await fetch(served, "/player/?group=g1&token=abc")
+    headers = reply.headers
+    assert reply.status == 200 and reply.body.startswith(b"<!doctype html>")
     assert headers["Content-Type"].startswith("text/html")
     assert headers["Cache-Control"] == "no-store"  # its URL carries a token
     assert headers["Referrer-Policy"] == "no-referrer"
@@ -61,8 +57,8 @@ async def test_the_page_is_served_with_a_strict_policy(served: Origin) -> None:
 
 
 async def test_player_without_slash_redirects_keeping_the_query(served: Origin) -> None:
-    status, _, headers = await get(served, "/player?group=g1&token=abc")
-    assert status == 301 and headers["Location"] == "/player/?group=g1&token=abc"
+    reply = await fetch(served, "/player?group=g1&token=abc")
+    assert reply.status == 301 and reply.headers["Location"] == "/player/?group=g1&token=abc"
 
 
 @pytest.mark.parametrize(("path", "kind"), [
@@ -72,11 +68,11 @@ async def test_player_without_slash_redirects_keeping_the_query(served: Origin) 
     ("/player/vendor/hls.min.js.map", "application/json"),
 ])
 async def test_scripts_and_styles(served: Origin, path: str, kind: str) -> None:
-    status, body, headers = await get(served, path)
-    assert status == 200 and headers["Content-Type"].startswith(kind)
-    assert headers["Cache-Control"] == "no-cache" and "ETag" in headers
+    reply = await fetch(served, path)
+    assert reply.status == 200 and reply.headers["Content-Type"].startswith(kind)
+    assert reply.headers["Cache-Control"] == "no-cache" and "ETag" in reply.headers
     if path.endswith("hls.min.js"):
-        assert body == HLS_JS
+        assert reply.body == HLS_JS
 
 
 @pytest.mark.parametrize("path", [
@@ -85,25 +81,22 @@ async def test_scripts_and_styles(served: Origin, path: str, kind: str) -> None:
     "/player/vendor/%2e%2e%2fhls.min.js", "/player/missing.js", "/player/.hidden.js", "/player/Player.CSS",
 ])
 async def test_nothing_else_of_the_folder_is_served(served: Origin, path: str) -> None:
-    status, body, _ = await get(served, path)
-    assert status == 404, (path, body)
+    expect_error(await fetch(served, path), 404, "not_found")
 
 
 async def test_a_player_without_hls_js_says_how_to_install_it(start_origin: StartOrigin, player_dir: Path) -> None:
     (player_dir / HLS_JS_DIST / "hls.min.js").unlink()
     origin = await start_origin(**{"player.dir": str(player_dir)})
-    status, body, headers = await get(origin, "/player/")
-    assert status == 503 and b"make player" in body
-    assert headers["Cache-Control"] == "no-store"
-    status, _, _ = await get(origin, "/player/vendor/hls.min.js")
-    assert status == 404
+    page = await fetch(origin, "/player/")
+    assert page.status == 503 and b"make player" in page.body
+    assert page.headers["Cache-Control"] == "no-store"
+    expect_error(await fetch(origin, "/player/vendor/hls.min.js"), 404, "not_found")
 
 
 async def test_the_csp_admits_public_url_and_renew_url(start_origin: StartOrigin, player_dir: Path) -> None:
     origin = await start_origin(**{"player.dir": str(player_dir), "public_url": "https://cdn.example.com",
                                    "player.renew_url": "https://www.example.com/token"})
-    _, _, headers = await get(origin, "/player/")
-    csp = headers["Content-Security-Policy"]
+    csp = (await fetch(origin, "/player/")).headers["Content-Security-Policy"]
     assert "connect-src 'self' https://cdn.example.com https://www.example.com;" in csp
     assert "media-src 'self' blob: https://cdn.example.com https://www.example.com;" in csp
 

@@ -4,19 +4,16 @@ CORS, caching headers, error answers and the playlist cache.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
-from multidict import CIMultiDictProxy
 from yarl import URL
 
 from hls_server import __version__
 
-from .conftest import FMP4_STREAM, STREAM, Origin, StartOrigin, make_admin_token, make_token
+from ..conftest import FMP4_STREAM, STREAM, Origin, StartOrigin, make_token
+from ..http import bearer, expect_error, expect_json, fetch
 
 MEDIA_PLAYLIST = f"/hls/{STREAM}/360p/index.m3u8"
 MASTER = f"/hls/{STREAM}/master.m3u8"
@@ -25,34 +22,6 @@ FMP4_PLAYLIST = f"/hls/{FMP4_STREAM}/240p/index.m3u8"
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 SEGMENT_CACHE = "max-age=31536000, immutable"
 PLAYER_ORIGIN = "https://player.example"
-
-
-@dataclass(frozen=True)
-class Fetched:
-    status: int
-    headers: CIMultiDictProxy[str]
-    body: bytes
-    url: URL
-
-    @property
-    def text(self) -> str:
-        return self.body.decode("utf-8")
-
-
-async def fetch(origin: Origin, target: str | URL, *, method: str = "GET", token: str | None = None,
-                **kwargs: Any) -> Fetched:
-    """One request; ``target`` is a path on the origin or a full URL (as resolved from a playlist)."""
-    url = target if isinstance(target, URL) else URL(origin.url(target))
-    if token is not None:
-        url = url.update_query(token=token)
-    async with origin.session.request(method, url, allow_redirects=False, **kwargs) as response:
-        return Fetched(response.status, response.headers, await response.read(), url)
-
-
-def json_of(got: Fetched) -> dict[str, Any]:
-    value = json.loads(got.body)
-    assert isinstance(value, dict)
-    return value
 
 
 def on_disk(root: Path, path: str) -> Path:
@@ -103,7 +72,7 @@ async def test_a_segment_is_served_byte_for_byte(origin: Origin, media_root: Pat
 # -- token propagation ---------------------------------------------------------------------------------------
 
 
-async def test_master_carries_the_carrierto_every_variant(origin: Origin, media_root: Path) -> None:
+async def test_master_carries_the_token_into_every_variant(origin: Origin, media_root: Path) -> None:
     token = make_token()
     got = await fetch(origin, MASTER, token=token)
     original = on_disk(media_root, MASTER).read_text()
@@ -117,7 +86,7 @@ async def test_master_carries_the_carrierto_every_variant(origin: Origin, media_
         assert all(line.endswith(f"?token={token}") for line in uri_lines(variant.text))
 
 
-async def test_media_playlist_carries_the_carrierto_every_segment(origin: Origin, media_root: Path) -> None:
+async def test_media_playlist_carries_the_token_into_every_segment(origin: Origin, media_root: Path) -> None:
     token = make_token()
     got = await fetch(origin, MEDIA_PLAYLIST, token=token)
     original = on_disk(media_root, MEDIA_PLAYLIST).read_text()
@@ -130,7 +99,7 @@ async def test_media_playlist_carries_the_carrierto_every_segment(origin: Origin
         assert segment.status == 200, uri
 
 
-async def test_fmp4_playlist_carries_the_carrierto_the_init_section(origin: Origin, media_root: Path) -> None:
+async def test_fmp4_playlist_carries_the_token_into_the_init_section(origin: Origin, media_root: Path) -> None:
     token = make_token(streamId=FMP4_STREAM)
     got = await fetch(origin, FMP4_PLAYLIST, token=token)
     original = on_disk(media_root, FMP4_PLAYLIST).read_text()
@@ -146,14 +115,14 @@ async def test_fmp4_playlist_carries_the_carrierto_the_init_section(origin: Orig
         assert segment.status == 200, uri
 
 
-async def test_a_carrier_the_header_leaves_the_playlist_as_it_is(origin: Origin, media_root: Path) -> None:
-    bearer = {"Authorization": f"Bearer {make_token()}"}
-    got = await fetch(origin, MEDIA_PLAYLIST, headers=bearer)
+async def test_a_token_in_the_header_leaves_the_playlist_as_it_is(origin: Origin, media_root: Path) -> None:
+    header = bearer(make_token())
+    got = await fetch(origin, MEDIA_PLAYLIST, headers=header)
     assert got.status == 200
     assert got.body == on_disk(media_root, MEDIA_PLAYLIST).read_bytes()
     assert "token=" not in got.text
     for uri in uri_lines(got.text):
-        segment = await fetch(origin, got.url.join(URL(uri)), headers=bearer)
+        segment = await fetch(origin, got.url.join(URL(uri)), headers=header)
         assert segment.status == 200, uri
         assert segment.body == on_disk(media_root, got.url.join(URL(uri)).path).read_bytes()
     without = await fetch(origin, got.url.join(URL(uri_lines(got.text)[0])))
@@ -205,7 +174,7 @@ async def test_the_playlist_etag_is_per_token(origin: Origin) -> None:
     a1 = await fetch(origin, MEDIA_PLAYLIST, token=alice)
     a2 = await fetch(origin, MEDIA_PLAYLIST, token=alice)
     b = await fetch(origin, MEDIA_PLAYLIST, token=bob)
-    header = await fetch(origin, MEDIA_PLAYLIST, headers={"Authorization": f"Bearer {alice}"})
+    header = await fetch(origin, MEDIA_PLAYLIST, headers=bearer(alice))
     assert a1.headers["ETag"] == a2.headers["ETag"]
     assert len({a1.headers["ETag"], b.headers["ETag"], header.headers["ETag"]}) == 3
     # A body rendered for alice must never be revalidated for bob: his token is inside it.
@@ -280,7 +249,7 @@ async def test_preflight_from_an_unlisted_origin_gets_no_allow_origin(start_orig
 
 
 async def test_no_cors_headers_on_the_api(origin: Origin) -> None:
-    headers = {"Origin": PLAYER_ORIGIN, "Authorization": f"Bearer {make_admin_token()}"}
+    headers = {"Origin": PLAYER_ORIGIN, **bearer()}
     for path in ("/api/v1/streams", "/api/v1/openapi.json", "/api/v1/groups/nope"):
         got = await fetch(origin, path, headers=headers)
         assert got.status in (200, 404), path
@@ -332,27 +301,22 @@ async def test_tokenised_responses_send_no_referrer(origin: Origin, path: str) -
 
 async def test_healthz(origin: Origin) -> None:
     got = await fetch(origin, "/healthz")
-    assert got.status == 200
-    assert got.headers["Content-Type"].startswith("application/json")
+    assert expect_json(got) == {"status": "ok", "version": __version__}
     assert got.headers["Cache-Control"] == "no-store"
-    assert json_of(got) == {"status": "ok", "version": __version__}
 
 
 @pytest.mark.parametrize("path", ["/nope", "/hls/s1/master.txt", "/hls/s1/360p/seg_00000.exe", "/hls/"])
 async def test_an_unknown_route_is_a_json_404(origin: Origin, path: str) -> None:
-    got = await fetch(origin, path, token=make_token())
-    assert got.status == 404
-    assert got.headers["Content-Type"].startswith("application/json")
-    assert got.headers["Cache-Control"] == "no-store"
-    assert json_of(got)["error"] == "not_found"
+    token = make_token()
+    expect_error(await fetch(origin, path, token=token), 404, "not_found", token)
 
 
 @pytest.mark.parametrize(("method", "path"), [("POST", MASTER), ("DELETE", SEGMENT), ("PUT", "/healthz")])
 async def test_a_wrong_method_is_a_json_405_with_allow(origin: Origin, method: str, path: str) -> None:
-    got = await fetch(origin, path, method=method, token=make_token())
-    assert got.status == 405
+    token = make_token()
+    got = await fetch(origin, path, method=method, token=token)
+    expect_error(got, 405, "method_not_allowed", token)
     assert "GET" in {m.strip() for m in got.headers["Allow"].split(",")}
-    assert json_of(got)["error"] == "method_not_allowed"
 
 
 # -- the playlist cache --------------------------------------------------------------------------------------
@@ -391,9 +355,7 @@ async def test_a_removed_playlist_is_404(start_origin: StartOrigin, media_root: 
     token = make_token()
     assert (await fetch(origin, MEDIA_PLAYLIST, token=token)).status == 200
     on_disk(media_root, MEDIA_PLAYLIST).unlink()
-    got = await fetch(origin, MEDIA_PLAYLIST, token=token)
-    assert got.status == 404
-    assert json_of(got)["error"] == "not_found"
+    expect_error(await fetch(origin, MEDIA_PLAYLIST, token=token), 404, "not_found", token)
 
 
 @pytest.mark.parametrize("content", [
@@ -404,11 +366,9 @@ async def test_a_removed_playlist_is_404(start_origin: StartOrigin, media_root: 
 ])
 async def test_a_damaged_playlist_is_404_not_500(origin: Origin, media_root: Path, content: bytes) -> None:
     on_disk(media_root, MEDIA_PLAYLIST).write_bytes(content)
-    got = await fetch(origin, MEDIA_PLAYLIST, token=make_token())
-    assert got.status == 404
-    assert json_of(got)["error"] == "not_found"
-    header = await fetch(origin, MEDIA_PLAYLIST, headers={"Authorization": f"Bearer {make_token()}"})
-    assert header.status == 404
+    token = make_token()
+    expect_error(await fetch(origin, MEDIA_PLAYLIST, token=token), 404, "not_found", token)
+    expect_error(await fetch(origin, MEDIA_PLAYLIST, headers=bearer(token)), 404, "not_found", token)
 
 
 @pytest.mark.parametrize("carrier", ["query", "header"])
@@ -421,7 +381,7 @@ async def test_lines_before_the_header_are_dropped_for_every_viewer(origin: Orig
     path.write_bytes(b"\n# written by a packager\n" + original)
     token = make_token()
     got = await (fetch(origin, MEDIA_PLAYLIST, token=token) if carrier == "query"
-                 else fetch(origin, MEDIA_PLAYLIST, headers={"Authorization": f"Bearer {token}"}))
+                 else fetch(origin, MEDIA_PLAYLIST, headers=bearer(token)))
     assert got.status == 200
     assert got.body.startswith(b"#EXTM3U")
     if carrier == "header":

@@ -23,9 +23,8 @@ import pytest
 
 from hls_server.core.settings import load_settings
 
-from .conftest import ADMIN_SECRET, SECRET, STREAM, Origin, StartOrigin, make_admin_token, make_token
-from .http import bearer, expect_error, fetch
-from .test_security_http import RawReply, raw_exchange, raw_get
+from ..conftest import ADMIN_SECRET, SECRET, STREAM, Origin, StartOrigin, make_admin_token, make_token
+from ..http import RawReply, bearer, expect_error, fetch, raw_exchange, raw_request
 
 MASTER = f"/hls/{STREAM}/master.m3u8"
 SEGMENT = f"/hls/{STREAM}/360p/seg_00000.ts"
@@ -68,7 +67,7 @@ async def test_bytes_that_are_not_a_token_are_401_on_every_route(origin: Origin,
 @pytest.mark.parametrize("route", [MASTER, SEGMENT, CONFIG])
 async def test_query_tokens_that_are_not_jws_are_401(origin: Origin, route: str, value: str) -> None:
     separator = "&" if "?" in route else "?"
-    reply = await raw_exchange(origin.port, raw_get(f"{route}{separator}token={value}"))
+    reply = await raw_exchange(origin.port, raw_request(f"{route}{separator}token={value}"))
     assert reply.status == 401, reply.head
     assert json_error(reply)["error"] == "token_invalid"
 
@@ -115,7 +114,7 @@ RAW_QUERIES = ["group=g1&token=a%0d%0aSet-Cookie:%20x=1", "stream=s1&x=%09tab%23
 
 @pytest.mark.parametrize("query", RAW_QUERIES)
 async def test_the_player_redirect_is_built_from_the_raw_query(origin: Origin, query: str) -> None:
-    reply = await raw_exchange(origin.port, raw_get(f"/player?{query}"))
+    reply = await raw_exchange(origin.port, raw_request(f"/player?{query}"))
     assert reply.status == 301, reply.head
     head = reply.head.decode("latin-1").split("\r\n")
     assert f"Location: /player/?{query}" in head
@@ -124,7 +123,7 @@ async def test_the_player_redirect_is_built_from_the_raw_query(origin: Origin, q
 
 
 async def test_a_redirect_without_a_query_is_plain(origin: Origin) -> None:
-    reply = await raw_exchange(origin.port, raw_get("/player"))
+    reply = await raw_exchange(origin.port, raw_request("/player"))
     assert reply.status == 301 and b"Location: /player/\r\n" in reply.head + b"\r\n"
 
 
@@ -149,20 +148,20 @@ CONFLICTS = {
 @pytest.mark.parametrize("headers", CONFLICTS.values(), ids=CONFLICTS.keys())
 async def test_two_different_credentials_conflict(origin: Origin, route: str, headers: list[str]) -> None:
     for ordered in (headers, headers[::-1]):  # deterministic: the order does not pick a winner
-        reply = await raw_exchange(origin.port, raw_get(route, *ordered))
+        reply = await raw_exchange(origin.port, raw_request(route, *ordered))
         assert reply.status == 401, reply.head
         assert json_error(reply)["error"] == "token_conflict"
 
 
 async def test_two_admin_headers_conflict_on_the_api(origin: Origin) -> None:
     first, second = make_admin_token(), make_admin_token(jti="b")
-    reply = await raw_exchange(origin.port, raw_get(API, f"Authorization: Bearer {first}",
+    reply = await raw_exchange(origin.port, raw_request(API, f"Authorization: Bearer {first}",
                                                     f"X-OPENTOK-AUTH: {second}"))
     assert reply.status == 401 and json_error(reply)["error"] == "token_conflict"
 
 
 async def test_the_same_token_twice_is_one_token(origin: Origin) -> None:
-    reply = await raw_exchange(origin.port, raw_get(MASTER, f"Authorization: Bearer {A_TOKEN}",
+    reply = await raw_exchange(origin.port, raw_request(MASTER, f"Authorization: Bearer {A_TOKEN}",
                                                     f"Authorization: {A_TOKEN}"))
     assert reply.status == 200, reply.head
 

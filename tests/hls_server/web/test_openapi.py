@@ -25,7 +25,8 @@ from hls_server.web.app import create_app
 from hls_server.web.openapi import openapi_document
 from hls_server.web.routes.player import ASSET_PATTERN, VENDOR_PATTERN
 
-from .conftest import ADMIN_SECRET, SECRET, STREAM, Origin, StartOrigin, make_admin_token, make_token, settings_for
+from ..conftest import ADMIN_SECRET, SECRET, STREAM, Origin, StartOrigin, make_admin_token, make_token, settings_for
+from ..http import Reply, api, bearer, expect_json, fetch
 
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 DOC_URI = "urn:hlsgate:openapi"
@@ -232,82 +233,82 @@ def _segment(origin: Origin) -> str:
     return sorted(p.name for p in rendition.iterdir() if p.suffix == ".ts")[0]
 
 
-async def _check(origin: Origin, doc_path: str, method: str, url: str, expected: int, **kwargs: Any) -> Any:
-    """Make a real request, check its status is documented and its JSON body fits the documented schema."""
+def documented(reply: Reply, doc_path: str, method: str, expected: int) -> Any:
+    """The answer has the expected status, which is documented, and its JSON body fits the documented schema."""
     doc = openapi_document()
-    async with origin.session.request(method.upper(), origin.url(url), **kwargs) as response:
-        raw = await response.read()
-        assert response.status == expected, raw
-        location = response_schema_pointer(doc, doc_path, method, response.status)
-        if location is None:
-            assert raw == b""
-            return None
-        assert response.content_type == JSON
-        body = json.loads(raw)
-        validator(doc, location).validate(body)
-        return body
+    assert reply.status == expected, reply.text
+    location = response_schema_pointer(doc, doc_path, method, reply.status)
+    if location is None:
+        assert reply.body == b""
+        return None
+    assert reply.headers["Content-Type"].split(";")[0] == JSON
+    body = json.loads(reply.body)
+    validator(doc, location).validate(body)
+    return body
 
 
 async def test_real_answers_fit_the_documented_schemas(origin: Origin) -> None:
-    admin = {"Authorization": f"Bearer {make_admin_token()}"}
     group = "/api/v1/groups/{group}"
     tokens = "/api/v1/tokens"
-    body = await _check(origin, tokens, "post", tokens, 201, headers=admin, json={"stream": STREAM, "ttl": 60})
+    body = documented(await api(origin, "POST", tokens, json={"stream": STREAM, "ttl": 60}), tokens, "post", 201)
     with pytest.raises(jsonschema.ValidationError):  # the check has teeth: an extra field is not documented
         validator(openapi_document(), response_schema_pointer(openapi_document(), tokens, "post", 201) or "") \
             .validate({**body, "extra": 1})
-    await _check(origin, tokens, "post", tokens, 400, headers=admin, json={"stream": STREAM, "bogus": 1})
-    await _check(origin, tokens, "post", tokens, 401, json={"stream": STREAM})
-    await _check(origin, tokens, "post", tokens, 401, headers={"Authorization": f"Bearer {make_token()}"},
-                 json={"stream": STREAM})
-    await _check(origin, tokens, "post", tokens, 401, json={"stream": STREAM},
-                 headers={"Authorization": f"Bearer {make_token(ADMIN_SECRET, exp=int(time.time()) + 60)}"})
-    await _check(origin, tokens, "post", tokens, 404, headers=admin, json={"group": "nope"})
-    await _check(origin, tokens, "post", tokens, 413, headers=admin, data=b" " * (65 * 1024))
-    await _check(origin, group, "put", "/api/v1/groups/g1", 200, headers=admin, json={"streams": [STREAM, "s2"]})
-    await _check(origin, group, "put", "/api/v1/groups/g1", 400, headers=admin, json={"streams": ["bad id"]})
-    assert await _check(origin, group, "get", "/api/v1/groups/g1", 200, headers=admin) == {
+    documented(await api(origin, "POST", tokens, json={"stream": STREAM, "bogus": 1}), tokens, "post", 400)
+    documented(await api(origin, "POST", tokens, headers={}, json={"stream": STREAM}), tokens, "post", 401)
+    documented(await api(origin, "POST", tokens, headers=bearer(make_token()), json={"stream": STREAM}),
+               tokens, "post", 401)
+    admin_signed_play = make_token(ADMIN_SECRET, exp=int(time.time()) + 60)
+    documented(await api(origin, "POST", tokens, headers=bearer(admin_signed_play), json={"stream": STREAM}),
+               tokens, "post", 401)
+    documented(await api(origin, "POST", tokens, json={"group": "nope"}), tokens, "post", 404)
+    documented(await api(origin, "POST", tokens, data=b" " * (65 * 1024)), tokens, "post", 413)
+    documented(await api(origin, "PUT", "/api/v1/groups/g1", json={"streams": [STREAM, "s2"]}), group, "put", 200)
+    documented(await api(origin, "PUT", "/api/v1/groups/g1", json={"streams": ["bad id"]}), group, "put", 400)
+    assert documented(await api(origin, "GET", "/api/v1/groups/g1"), group, "get", 200) == {
         "group": "g1", "streams": [STREAM, "s2"]}
-    await _check(origin, "/api/v1/groups", "get", "/api/v1/groups", 200, headers=admin)
-    await _check(origin, tokens, "post", tokens, 201, headers=admin, json={"group": "g1", "type": "publish"})
-    streams = await _check(origin, "/api/v1/streams", "get", "/api/v1/streams", 200, headers=admin)
+    documented(await api(origin, "GET", "/api/v1/groups"), "/api/v1/groups", "get", 200)
+    documented(await api(origin, "POST", tokens, json={"group": "g1", "type": "publish"}), tokens, "post", 201)
+    streams = documented(await api(origin, "GET", "/api/v1/streams"), "/api/v1/streams", "get", 200)
     assert len(streams["streams"]) == 3
-    await _check(origin, group, "delete", "/api/v1/groups/g1", 204, headers=admin)
-    await _check(origin, group, "get", "/api/v1/groups/g1", 404, headers=admin)
-    ant = "/rest/v2/broadcasts/{stream}/jwt-token"
-    await _check(origin, ant, "get", f"/rest/v2/broadcasts/{STREAM}/jwt-token", 200,
-                 headers={"Authorization": make_admin_token()},
-                 params={"expireDate": str(int(time.time()) + 60), "type": "play"})
-    await _check(origin, ant, "get", f"/rest/v2/broadcasts/{STREAM}/jwt-token", 400, headers=admin,
-                 params={"expireDate": "tomorrow", "type": "play"})
-    await _check(origin, "/healthz", "get", "/healthz", 200)
+    documented(await api(origin, "DELETE", "/api/v1/groups/g1"), group, "delete", 204)
+    documented(await api(origin, "GET", "/api/v1/groups/g1"), group, "get", 404)
+    ant, ant_url = "/rest/v2/broadcasts/{stream}/jwt-token", f"/rest/v2/broadcasts/{STREAM}/jwt-token"
+    reply = await api(origin, "GET", ant_url, headers={"Authorization": make_admin_token()},
+                      params={"expireDate": str(int(time.time()) + 60), "type": "play"})
+    documented(reply, ant, "get", 200)
+    documented(await api(origin, "GET", ant_url, params={"expireDate": "tomorrow", "type": "play"}), ant, "get", 400)
+    documented(await fetch(origin, "/healthz"), "/healthz", "get", 200)
 
 
 async def test_media_answers_are_documented(origin: Origin) -> None:
     master, file = "/hls/{stream}/{playlist}", "/hls/{stream}/{rendition}/{file}"
-    token = {"token": make_token()}
+    token = make_token()
     doc = openapi_document()
-    async with await origin.get(f"/hls/{STREAM}/master.m3u8", params=token) as response:
-        assert response.status == 200
-        assert response.content_type in doc["paths"][master]["get"]["responses"]["200"]["content"]
-    for url, expected in [(f"/hls/{STREAM}/360p/index.m3u8", 200), (f"/hls/{STREAM}/360p/{_segment(origin)}", 200)]:
-        async with await origin.get(url, params=token) as response:
-            assert response.status == expected
-            assert response.content_type in doc["paths"][file]["get"]["responses"]["200"]["content"]
-    async with await origin.get(f"/hls/{STREAM}/360p/{_segment(origin)}", params=token,
-                                headers={"Range": "bytes=0-99"}) as response:
-        assert response.status == 206
-        assert response.content_type in doc["paths"][file]["get"]["responses"]["206"]["content"]
-    await _check(origin, master, "get", f"/hls/{STREAM}/master.m3u8", 401)
-    await _check(origin, master, "get", "/hls/s2/master.m3u8", 403, params=token)
-    await _check(origin, master, "get", "/hls/nope/master.m3u8", 404, params={"token": make_token(streamId="nope")})
-    await _check(origin, file, "get", f"/hls/{STREAM}/360p/{_segment(origin)}", 401,
-                 params={"token": make_token(SECRET, exp=int(time.time()) - 3600)})
-    await _check(origin, file, "get", f"/hls/{STREAM}/999p/index.m3u8", 404, params=token)
-    async with await origin.get(f"/hls/{STREAM}/360p/{_segment(origin)}", params=token,
-                                headers={"Range": "bytes=999999999-"}) as response:
-        assert response.status == 416
-        assert "416" in doc["paths"][file]["get"]["responses"]
+
+    def content_type(reply: Reply) -> str:
+        return reply.headers["Content-Type"].split(";")[0]
+
+    reply = await fetch(origin, f"/hls/{STREAM}/master.m3u8", token=token)
+    assert reply.status == 200
+    assert content_type(reply) in doc["paths"][master]["get"]["responses"]["200"]["content"]
+    for url in (f"/hls/{STREAM}/360p/index.m3u8", f"/hls/{STREAM}/360p/{_segment(origin)}"):
+        reply = await fetch(origin, url, token=token)
+        assert reply.status == 200
+        assert content_type(reply) in doc["paths"][file]["get"]["responses"]["200"]["content"]
+    reply = await fetch(origin, f"/hls/{STREAM}/360p/{_segment(origin)}", token=token, headers={"Range": "bytes=0-99"})
+    assert reply.status == 206
+    assert content_type(reply) in doc["paths"][file]["get"]["responses"]["206"]["content"]
+    documented(await fetch(origin, f"/hls/{STREAM}/master.m3u8"), master, "get", 401)
+    documented(await fetch(origin, "/hls/s2/master.m3u8", token=token), master, "get", 403)
+    documented(await fetch(origin, "/hls/nope/master.m3u8", token=make_token(streamId="nope")), master, "get", 404)
+    expired = make_token(SECRET, exp=int(time.time()) - 3600)
+    documented(await fetch(origin, f"/hls/{STREAM}/360p/{_segment(origin)}", token=expired), file, "get", 401)
+    documented(await fetch(origin, f"/hls/{STREAM}/999p/index.m3u8", token=token), file, "get", 404)
+    reply = await fetch(origin, f"/hls/{STREAM}/360p/{_segment(origin)}", token=token,
+                        headers={"Range": "bytes=999999999-"})
+    assert reply.status == 416
+    assert "416" in doc["paths"][file]["get"]["responses"]
 
 
 @pytest.mark.parametrize(("body", "valid"), [
@@ -331,9 +332,8 @@ async def test_the_token_request_schema_agrees_with_the_server(origin: Origin, b
     doc = openapi_document()
     schema = validator(doc, "/components/schemas/TokenRequest")
     assert schema.is_valid(body) is valid
-    async with origin.session.post(origin.url("/api/v1/tokens"), json=body,
-                                   headers={"Authorization": f"Bearer {make_admin_token()}"}) as response:
-        assert response.status == (201 if valid else 400), await response.text()
+    reply = await api(origin, "POST", "/api/v1/tokens", json=body)
+    assert reply.status == (201 if valid else 400), reply.text
 
 
 @pytest.mark.parametrize(("body", "valid"), [
@@ -348,9 +348,8 @@ async def test_the_token_request_schema_agrees_with_the_server(origin: Origin, b
 async def test_the_group_request_schema_agrees_with_the_server(origin: Origin, body: Any, valid: bool) -> None:
     schema = validator(openapi_document(), "/components/schemas/GroupRequest")
     assert schema.is_valid(body) is valid
-    async with origin.session.put(origin.url("/api/v1/groups/g1"), json=body,
-                                  headers={"Authorization": f"Bearer {make_admin_token()}"}) as response:
-        assert response.status == (200 if valid else 400), await response.text()
+    reply = await api(origin, "PUT", "/api/v1/groups/g1", json=body)
+    assert reply.status == (200 if valid else 400), reply.text
 
 
 async def test_the_document_is_served_without_a_token(start_origin: StartOrigin, tmp_path: Path) -> None:
@@ -360,8 +359,7 @@ async def test_the_document_is_served_without_a_token(start_origin: StartOrigin,
                 {"HLSGATE_JWT_SECRET": SECRET}):  # also when the rest of the API is off
         settings = load_settings({"media_root": str(root), "state_dir": str(tmp_path / "state")}, env)
         origin = await start_origin(settings)
-        async with await origin.get("/api/v1/openapi.json") as response:
-            assert response.status == 200
-            assert response.content_type == JSON
-            assert "no-store" not in response.headers.get("Cache-Control", "")
-            assert await response.json() == openapi_document()
+        reply = await fetch(origin, "/api/v1/openapi.json")
+        assert expect_json(reply) == openapi_document()
+        assert reply.headers["Content-Type"].split(";")[0] == JSON
+        assert "no-store" not in reply.headers.get("Cache-Control", "")
