@@ -12,7 +12,7 @@ from multidict import CIMultiDict
 
 from ..core.auth.credentials import QUERY_PARAM
 from ..core.errors import AuthError, PayloadTooLarge, RequestError
-from .context import SERVICES
+from .context import SERVICES, has_query
 
 MAX_API_BODY_BYTES = 64 * 1024
 CORS_MAX_AGE = 600
@@ -40,7 +40,7 @@ async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
         response = _http_error(exc)
     headers = response.headers
     headers.setdefault("X-Content-Type-Options", "nosniff")
-    if QUERY_PARAM in request.query:
+    if has_query(request) and QUERY_PARAM in request.query:
         _tokenised(headers)
     if request.path.startswith(CORS_PREFIXES):
         _cors(request, response)

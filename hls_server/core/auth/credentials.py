@@ -56,6 +56,9 @@ class Credentials:
 
     def present(self) -> Presented:
         """The one token, or :class:`TokenMissing` / :class:`TokenConflict` / :class:`TokenInvalid`."""
+        query, authorization, opentok = self.query, self.authorization, self.opentok
+        if len(query) == 1 and query[0] and not authorization and not opentok:  # the player's segment requests
+            return Presented(query[0], in_query=True)
         in_query = {value for value in self.query if value}
         in_headers = {token for value in self.authorization if (token := _from_authorization(value))}
         in_headers.update(token for value in self.opentok if (token := value.strip()))
