@@ -36,11 +36,6 @@ class Gate:
         self._groups = groups
 
     @property
-    def open(self) -> bool:
-        """No viewer tokens are checked (``--no-auth``)."""
-        return self._viewer is None
-
-    @property
     def verifiers(self) -> tuple[Verifier, ...]:
         return tuple(v for v in (self._viewer, self._admin) if v is not None)
 

@@ -37,7 +37,8 @@ async def _playlist(request: web.Request) -> web.StreamResponse:
     stream = info["stream"]
     presented = credentials(request)
     grant = await services.gate.authorize(presented, Action.PLAY, Target(stream))
-    token = presented.query_token  # only a token the viewer put in the URL is written into playlists
+    # Only a token the viewer put in the URL is written into playlists; a public server writes none.
+    token = None if grant.public else presented.query_token
     entry = await services.playlists.get(stream, info.get("rendition"), info["name"])
     etag = entry.etag(token)
     private = not grant.public
@@ -51,7 +52,7 @@ async def _playlist(request: web.Request) -> web.StreamResponse:
         headers["Referrer-Policy"] = "no-referrer"
     if _etag_matches(etag, request.headers.get("If-None-Match")):
         return web.Response(status=304, headers=headers)
-    if token is None or grant.public:
+    if token is None:
         body = entry.body
     else:  # a token goes to no weaker scheme than the viewer's: behind a TLS proxy, public_url says which it is
         body = entry.template.render(token, request.host, services.public_scheme or request.scheme)
