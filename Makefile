@@ -37,12 +37,13 @@ wheel: $(STAMP) $(PLAYER)
 	$(BIN)/python -m build --outdir dist .
 
 # The tests use the system's ffmpeg and ffprobe (the demo can do without: the imageio-ffmpeg wheel ships one),
-# the origin benchmark's smoke test runs nginx (secure_link) and wrk, and the player tests drive Chromium
+# the origin benchmark's smoke test runs nginx (secure_link) and wrk, the RTMP tests nginx's RTMP module, and the player tests drive Chromium
 # through Playwright, all from Debian's packages.
 system-deps:
 	@missing=""; \
 	{ command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null; } || missing="$$missing ffmpeg"; \
-	[ -x /usr/sbin/nginx ] || missing="$$missing nginx-light"; \
+	[ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
+	[ -e /usr/lib/nginx/modules/ngx_rtmp_module.so ] || missing="$$missing libnginx-mod-rtmp"; \
 	command -v wrk >/dev/null || missing="$$missing wrk"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium fonts-liberation"; \
 	if [ -n "$$missing" ]; then \

@@ -1,6 +1,6 @@
 """The origin benchmark must keep working: a quick run, ratios printed (their values mean nothing at this size).
 
-It needs nginx and wrk. Off CI a missing one skips; on CI (which installs nginx-light and wrk) it fails.
+It needs nginx and wrk. Off CI a missing one skips; on CI (which installs nginx and wrk) it fails.
 ``--compare`` runs another commit from a temporary git worktree, which must be gone afterwards however the run ends.
 """
 
@@ -42,7 +42,7 @@ def require_tools() -> None:
     missing = [tool for tool in ("nginx", "wrk") if shutil.which(tool) is None and shutil.which(tool, path=SBIN) is None]
     if not missing:
         return
-    message = f"the origin benchmark needs {' and '.join(missing)} (apt-get install nginx-light wrk)"
+    message = f"the origin benchmark needs {' and '.join(missing)} (apt-get install nginx wrk)"
     if os.environ.get("CI"):
         pytest.fail(message + "; CI installs them, so this is a CI setup error")
     pytest.skip(message)
