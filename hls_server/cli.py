@@ -116,7 +116,7 @@ def run_serve(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     try:
         settings = _settings(args, env, serve_flags(args), serving=True)
         configure_logging(settings, args.verbose)
-        if not settings.auth_enabled:
+        if not settings.auth_play:
             print("hlsgate serve: WARNING: --no-auth: every stream is public", file=sys.stderr)
 
         def announce(url: str) -> None:

@@ -78,6 +78,41 @@ class PayloadTooLarge(RequestError):
     code = "payload_too_large"
 
 
+class RequestTimeout(RequestError):
+    """A request body that stalled longer than allowed (an ingest upload: ``ingest.body_timeout``)."""
+
+    status = 408
+    code = "request_timeout"
+
+
+class Conflict(RequestError):
+    """Another publisher is live on this stream (one publisher per stream, keyed by the token's ``jti``)."""
+
+    status = 409
+    code = "publisher_conflict"
+
+
+class UnsupportedMedia(RequestError):
+    """An uploaded segment that is neither MPEG-TS nor ISO-BMFF."""
+
+    status = 415
+    code = "unsupported_media"
+
+
+class InvalidPlaylist(RequestError):
+    """An uploaded playlist that is not an HLS playlist, or names a URI outside its stream."""
+
+    status = 422
+    code = "invalid_playlist"
+
+
+class InsufficientStorage(RequestError):
+    """The disk is full (ENOSPC, EDQUOT): nothing of the upload is kept, the stored file is untouched."""
+
+    status = 507
+    code = "insufficient_storage"
+
+
 class KeySourceError(HLSGateError):
     """A key source (JWKS URL, PEM file) could not give keys. Internal: callers keep the last good keys."""
 

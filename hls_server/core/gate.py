@@ -3,6 +3,9 @@
 In this order, so that a missing stream and a forbidden one look the same to a caller without a token:
 
 1. which token (:meth:`Credentials.present`: missing, two different ones, an unsupported scheme);
+0. a switch that opens the action: ``auth.play`` off opens playback and player configs to anyone (:data:`PUBLIC`),
+   ``auth.publish`` off opens ingest to anyone (:data:`PUBLIC_PUBLISH`); each is switched on its own, so open
+   playback with secured publishing (or the other way round) is a setting, not a special case;
 2. is it good, under the keys of the kind the action wants (viewer keys for play and publish, admin keys for the
    REST API, admin then viewer keys for a player config); admin tokens never travel in the URL;
 3. does it allow this action on this target (:func:`grants.allows`), else :class:`Forbidden` saying why.
@@ -18,7 +21,10 @@ from typing import Protocol
 from .auth.credentials import Credentials, Presented
 from .auth.verifier import Verifier
 from .errors import AuthError, Forbidden, TokenInvalid, TokenMissing, Unavailable
-from .grants import NO_TARGET, PUBLIC, Action, Grant, Groups, Target, allows, refusal
+from .grants import NO_TARGET, PUBLIC, PUBLIC_ACTIONS, Action, Grant, Groups, Role, Target, allows, refusal
+
+PUBLIC_PUBLISH = Grant(Role.PUBLISH, public=True)
+"""The grant of any ingest request on a server with ``auth.publish`` off: it carries no ``jti``."""
 
 
 class GroupSource(Protocol):
@@ -29,11 +35,16 @@ class GroupSource(Protocol):
 
 
 class Gate:
-    def __init__(self, *, viewer: Verifier | None, admin: Verifier | None, groups: GroupSource) -> None:
-        """``viewer`` None: a server without auth, where anyone may play. ``admin`` None: no REST API (503)."""
+    def __init__(self, *, viewer: Verifier | None, admin: Verifier | None, groups: GroupSource,
+                 play_open: bool | None = None, publish_open: bool = False) -> None:
+        """``play_open``: anyone may play (``auth.play`` off; by default when there is no ``viewer`` verifier).
+        ``publish_open``: anyone may publish (``auth.publish`` off). ``viewer`` None with publishing secured: no
+        key to check publish tokens (503). ``admin`` None: no REST API (503)."""
         self._viewer = viewer
         self._admin = admin
         self._groups = groups
+        self._play_open = viewer is None if play_open is None else play_open
+        self._publish_open = publish_open
 
     @property
     def verifiers(self) -> tuple[Verifier, ...]:
@@ -43,8 +54,13 @@ class Gate:
         """The grant of the request's one token for ``action`` on ``target``, or the error that refuses it."""
         if action is Action.ADMIN:
             grant = await self._admin_grant(credentials)
-        elif self._viewer is None:
+        elif action in PUBLIC_ACTIONS and self._play_open:
             return PUBLIC
+        elif action is Action.PUBLISH and self._publish_open:
+            return PUBLIC_PUBLISH
+        elif self._viewer is None:
+            raise Unavailable("publishing needs a key to check publish tokens: set HLSGATE_JWT_SECRET (or "
+                              "auth.jwks_url, auth.public_keys), or open ingest with --no-publish-auth")
         else:
             grant = await self._viewer_grant(credentials.present(), action, self._viewer)
         if not allows(grant, action, target, self._groups.snapshot):

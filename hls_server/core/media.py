@@ -94,6 +94,10 @@ class PlaylistCache:
         self._max_entries = max_entries
         self._entries: OrderedDict[tuple[str, str | None, str], CachedPlaylist] = OrderedDict()
 
+    def invalidate(self, stream: str, rendition: str | None, name: str) -> None:
+        """Forget a playlist's version: the next request reads the file again (an ingest write just replaced it)."""
+        self._entries.pop((stream, rendition, name), None)
+
     async def get(self, stream: str, rendition: str | None, name: str) -> CachedPlaylist:
         key = (stream, rendition, name)
         entry = self._entries.get(key)

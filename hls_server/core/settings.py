@@ -46,6 +46,10 @@ PACKAGED_PLAYER_DIR = PACKAGE_DIR / "player_dist"
 CHECKOUT_PLAYER_DIR = PACKAGE_DIR.parent / "player" / "dist"
 DEFAULT_PLAYER_DIR = PACKAGED_PLAYER_DIR if (PACKAGED_PLAYER_DIR / "index.html").is_file() else CHECKOUT_PLAYER_DIR
 DEFAULT_RENEW_BEFORE = 60  # seconds before expiry a player starts renewing its token
+DEFAULT_MAX_SEGMENT_BYTES = 64 << 20  # a 2 s segment of a 4K ladder's top rung is ~10 MiB: room for long segments
+DEFAULT_MAX_PLAYLIST_BYTES = 1 << 20  # ~90 bytes a segment with PROGRAM-DATE-TIME: a 6 h DVR window of 2 s ones
+DEFAULT_BODY_TIMEOUT = 10.0  # seconds an ingest body may stall; ffmpeg sends a segment as soon as it is cut
+DEFAULT_END_AFTER = 3.0  # target durations without a write before a live stream is ended
 
 HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
 RSA_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
@@ -99,6 +103,16 @@ class PlayerSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class IngestSettings:
+    """Live ingest (HTTP PUT from ffmpeg) and when a live stream is over."""
+
+    max_segment_bytes: int = DEFAULT_MAX_SEGMENT_BYTES
+    max_playlist_bytes: int = DEFAULT_MAX_PLAYLIST_BYTES
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
+    end_after: float = DEFAULT_END_AFTER  # in target durations
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     media_root: Path
     state_dir: Path
@@ -107,7 +121,8 @@ class Settings:
     log_format: str = "text"
     access_log: bool = True
     cors_origins: tuple[str, ...] = ("*",)
-    auth_enabled: bool = True
+    auth_play: bool = True  # playback needs a token (false: --no-auth, public playback)
+    auth_publish: bool = True  # ingest needs a publish token (false: --no-publish-auth)
     viewer: KeySettings = KeySettings()
     admin: KeySettings = KeySettings()
     max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES
@@ -120,6 +135,7 @@ class Settings:
     playlist_revalidate: float = DEFAULT_PLAYLIST_REVALIDATE
     public_url: str | None = None  # scheme://host[:port][/prefix] for absolute URLs; None: from each request
     player: PlayerSettings = PlayerSettings()
+    ingest: IngestSettings = IngestSettings()
 
 
 # -- the table -----------------------------------------------------------------------------------------------
@@ -383,8 +399,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("public_url", Kind.STR, "origin of absolute URLs in player configs (unset: each request's own)",
             check=_public_url, example="https://video.example.com"),
     # Viewer tokens: the existing HLSGATE_JWT_* names stay.
-    Setting("auth.enabled", Kind.BOOL, "check a token on every playlist and segment", default=True, flag="--no-auth",
-            flag_help="serve without any token check (public streams only!)", example=False),
+    Setting("auth.play", Kind.BOOL, "check a play token on every playlist and segment", default=True,
+            flag="--no-auth", flag_help="serve playback without any token check (public streams only!)",
+            example=False),
+    Setting("auth.publish", Kind.BOOL, "check a publish token on every ingest write", default=True,
+            flag="--no-publish-auth", flag_help="let anyone publish over /ingest (a closed network only!)",
+            example=False),
     *_key_rows("auth", "viewer", env={
         "secret": "HLSGATE_JWT_SECRET", "secrets": "HLSGATE_JWT_SECRETS", "signing_kid": "HLSGATE_JWT_SIGNING_KID",
         "public_keys": "HLSGATE_JWT_PUBLIC_KEYS", "jwks_url": "HLSGATE_JWKS_URL",
@@ -413,6 +433,15 @@ SETTINGS: tuple[Setting, ...] = (
             low=1, example=600),
     Setting("tokens.max_ttl", Kind.INT, "longest lifetime a caller may ask for, in seconds",
             default=DEFAULT_MAX_TOKEN_TTL, low=1, example=86400),
+    # Live ingest (PUT /ingest/...) and the end of a live stream.
+    Setting("ingest.max_segment_bytes", Kind.INT, "largest segment an encoder may PUT (413 once passed)",
+            default=DEFAULT_MAX_SEGMENT_BYTES, low=1024, example=16 << 20),
+    Setting("ingest.max_playlist_bytes", Kind.INT, "largest playlist an encoder may PUT (413 once passed)",
+            default=DEFAULT_MAX_PLAYLIST_BYTES, low=1024, high=16 << 20, example=256 << 10),
+    Setting("ingest.body_timeout", Kind.FLOAT, "seconds an ingest body may stall before the connection is closed",
+            default=DEFAULT_BODY_TIMEOUT, low=0.1, high=300, example=5.0),
+    Setting("live.end_after", Kind.FLOAT, "target durations without a write before a live stream is ended "
+            "(EXT-X-ENDLIST)", default=DEFAULT_END_AFTER, low=1, high=100, example=2.0),
     # The web player.
     Setting("player.dir", Kind.PATH, "the built web player served at /player/",
             default_doc="the packaged player, else the checkout's player/dist, else none", check=_player_dir,
@@ -437,7 +466,7 @@ def load_settings(flags: Mapping[str, Any], env: Mapping[str, str], config: Path
                   serving: bool = True) -> Settings:
     """Layer the TOML file (``config`` or ``$HLSGATE_CONFIG``), then the environment, then non-None flags.
 
-    ``flags`` maps the dotted names of :data:`SETTINGS` (``media_root``, ``auth.enabled``, ``auth.secret`` ...)
+    ``flags`` maps the dotted names of :data:`SETTINGS` (``media_root``, ``auth.play``, ``auth.secret`` ...)
     to values of the row's type, or strings as in the environment. A layer replaces the value of the one below;
     empty variables and None flags give nothing. With ``serving=False`` (``hlsgate token``) only the key settings
     matter: no media root is needed.
@@ -642,13 +671,13 @@ def _build(v: _Values, serving: bool) -> Settings:
     if serving:
         _check_media_root(media_root)
         _check_state_dir(state_dir)
-    auth_enabled = v.boolean("auth.enabled")
+    auth_play, auth_publish = v.boolean("auth.play"), v.boolean("auth.publish")
     viewer = _key_settings(v, "auth", require_exp=v.boolean("auth.require_exp"), require_iat=False, scope=None)
     admin = _key_settings(v, "admin", require_exp=True, require_iat=True, scope=v.text("admin.scope"))
-    if serving and auth_enabled and not viewer.configured:
+    if serving and auth_play and not viewer.configured:  # publish auth without a key: ingest answers 503
         raise ConfigError(f"no key to check viewer tokens: set {BY_NAME['auth.secret'].env} (32 bytes or more), "
                           f"{BY_NAME['auth.jwks_url'].env} or auth.public_keys; or serve public streams with "
-                          f"{BY_NAME['auth.enabled'].flag}")
+                          f"{BY_NAME['auth.play'].flag}")
     viewer_secrets = {s.secret for s in viewer.secrets}
     if any(s.secret in viewer_secrets for s in admin.secrets):
         raise ConfigError(f"the admin secret must differ from every viewer secret ({BY_NAME['admin.secret'].env}, "
@@ -673,7 +702,8 @@ def _build(v: _Values, serving: bool) -> Settings:
         log_format=v.text("log_format") or "text",
         access_log=v.boolean("access_log"),
         cors_origins=v.strings("cors_origins"),
-        auth_enabled=auth_enabled,
+        auth_play=auth_play,
+        auth_publish=auth_publish,
         viewer=viewer,
         admin=admin,
         max_token_bytes=v.integer("auth.max_token_bytes"),
@@ -687,6 +717,9 @@ def _build(v: _Values, serving: bool) -> Settings:
         public_url=v.text("public_url"),
         player=PlayerSettings(dir=player_dir, renew_url=v.text("player.renew_url"),
                               renew_before=v.integer("player.renew_before")),
+        ingest=IngestSettings(max_segment_bytes=v.integer("ingest.max_segment_bytes"),
+                              max_playlist_bytes=v.integer("ingest.max_playlist_bytes"),
+                              body_timeout=v.number("ingest.body_timeout"), end_after=v.number("live.end_after")),
     )
 
 

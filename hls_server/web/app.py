@@ -9,11 +9,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..core.settings import Settings
-from .context import SERVICES, build_services, key_sources
+from .context import SERVICES, build_services, key_sources, live_reaper
 from .middleware import MAX_API_BODY_BYTES, edge
-from .routes import api, media, meta, player
+from .routes import api, ingest, media, meta, player
 
-ROUTE_MODULES = (meta, media, api, player)
+ROUTE_MODULES = (meta, media, api, player, ingest)
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -21,6 +21,7 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(middlewares=[edge], client_max_size=MAX_API_BODY_BYTES)
     app[SERVICES] = build_services(settings)
     app.cleanup_ctx.append(key_sources)
+    app.cleanup_ctx.append(live_reaper)
     for routes in ROUTE_MODULES:
         routes.add_routes(app)
     return app

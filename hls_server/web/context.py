@@ -4,6 +4,8 @@ for security: its credentials (handed to the gate) and nothing else.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -18,6 +20,8 @@ from ..core.auth.minting import Minter
 from ..core.auth.verifier import Verifier
 from ..core.gate import Gate
 from ..core.groups import GroupStore
+from ..core.ingest.live import LiveRegistry
+from ..core.ingest.store import IngestStore
 from ..core.media import MediaRoot, PlaylistCache
 from ..core.settings import KeySettings, Settings
 
@@ -30,6 +34,8 @@ class Services:
     groups: GroupStore
     gate: Gate
     minter: Minter
+    ingest: IngestStore
+    live: LiveRegistry  # state(stream), live_streams(), await begin(stream, grant), await end(stream)
     public_scheme: str | None = None  # the scheme viewers use, when public_url says (a TLS proxy in front)
 
 
@@ -41,10 +47,18 @@ def build_services(settings: Settings) -> Services:
     media = MediaRoot(settings.media_root)
     groups = GroupStore(settings.state_dir)
     groups.load()
-    viewer = _verifier(settings, settings.viewer, admin=False) if settings.auth_enabled else None
+    playlists = PlaylistCache(media, settings.playlist_revalidate)
+    store = IngestStore(settings.media_root)
+    live = LiveRegistry(settings.state_dir, store, end_after=settings.ingest.end_after,
+                        on_playlist_changed=lambda p: playlists.invalidate(p.stream, p.rendition, p.name))
+    live.load()
+    # Viewer keys check play and publish tokens: needed when either is secured (start-up insists for play only).
+    secured = settings.auth_play or settings.auth_publish
+    viewer = _verifier(settings, settings.viewer, admin=False) if secured and settings.viewer.configured else None
     admin = _verifier(settings, settings.admin, admin=True) if settings.admin.configured else None
-    return Services(settings, media, PlaylistCache(media, settings.playlist_revalidate), groups,
-                    Gate(viewer=viewer, admin=admin, groups=groups), Minter.from_settings(settings),
+    return Services(settings, media, playlists, groups,
+                    Gate(viewer=viewer, admin=admin, groups=groups, play_open=not settings.auth_play,
+                         publish_open=not settings.auth_publish), Minter.from_settings(settings), store, live,
                     urlsplit(settings.public_url).scheme if settings.public_url else None)
 
 
@@ -68,6 +82,15 @@ async def key_sources(app: web.Application) -> AsyncIterator[None]:
             source.bind(session)
             await source.refresh()
         yield
+
+
+async def live_reaper(app: web.Application) -> AsyncIterator[None]:
+    """``cleanup_ctx``: the task that ends live streams whose publisher went silent (``live.end_after``)."""
+    task = asyncio.get_running_loop().create_task(app[SERVICES].live.run_reaper())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def credentials(request: web.Request) -> Credentials:

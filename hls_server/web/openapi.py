@@ -279,14 +279,24 @@ def _components() -> Json:
         },
         "Stream": {
             "type": "object",
-            "required": ["id", "master", "renditions", "updated_at", "groups"],
+            "required": ["id", "master", "renditions", "updated_at", "groups", "state", "since", "bitrate"],
             "additionalProperties": False,
             "properties": {
                 "id": stream_id,
-                "master": {"type": "string", "examples": [f"/hls/s1/{MASTER_PLAYLIST}"]},
+                "master": {"type": "string", "examples": [f"/hls/s1/{MASTER_PLAYLIST}"],
+                           "description": "Where a player starts: the master playlist, or the media playlist of a "
+                                          "single rendition ingested at the stream's root."},
                 "renditions": {"type": "array", "items": _ref("schemas", "Rendition")},
                 "updated_at": {"type": "integer",
-                               "description": "When the master playlist last changed, unix seconds."},
+                               "description": "When the master playlist last changed, unix seconds (0: none)."},
+                "state": {"enum": ["live", "ended", "vod"],
+                          "description": "`live`: a publisher writes it now; `ended`: ingested, now over "
+                                         "(`EXT-X-ENDLIST`); `vod`: never ingested here (transcoded)."},
+                "since": {"type": ["number", "null"],
+                          "description": "Unix seconds: when it went live, or ended; for a VoD, `updated_at`."},
+                "bitrate": {"type": ["number", "null"],
+                            "description": "Bits per second written over the last segments, all renditions "
+                                           "together; live streams only."},
                 "groups": {"type": "array", "items": group_id, "uniqueItems": True,
                            "description": "The groups holding this stream, sorted."},
             },
@@ -312,7 +322,8 @@ def _components() -> Json:
         "Forbidden": _error_response(403, "The token is valid but does not grant this: a token for another "
                                           "stream or group, or a publish token asking for a player config."),
         "NotFound": _error_response(404, "No such stream, group or file."),
-        "PayloadTooLarge": _error_response(413, "The request body is larger than 64 KiB."),
+        "PayloadTooLarge": _error_response(413, "The request body is larger than 64 KiB (the API), or than "
+                                                "ingest.max_segment_bytes / ingest.max_playlist_bytes (ingest)."),
         "ApiOff": _error_response(503, "The server is not set up for this: no admin key is configured "
                                        "(HLSGATE_ADMIN_SECRET or admin.jwks_url), or, when minting, no viewer "
                                        "signing secret (HLSGATE_JWT_SECRET)."),
@@ -349,6 +360,16 @@ def _components() -> Json:
         "viewerBearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                          "description": "A play or publish token in `Authorization: Bearer <jwt>`, for players "
                                         "that can set headers."},
+    }
+    responses |= {
+        "RequestTimeout": _error_response(408, "The upload stalled longer than ingest.body_timeout; nothing kept."),
+        "PublisherConflict": _error_response(409, "Another publisher (another token's jti) is live on this stream."),
+        "UnsupportedMedia": _error_response(415, "The segment is neither MPEG-TS nor ISO-BMFF."),
+        "InvalidPlaylist": _error_response(422, "Not an HLS playlist, or a URI that leaves the stream."),
+        "IngestOff": _error_response(503, "Publishing is secured (auth.publish) but no viewer key is configured to "
+                                          "check publish tokens."),
+        "InsufficientStorage": _error_response(507, "The disk is full: nothing of the upload was kept, and the "
+                                                    "stored file is untouched."),
     }
     return {"schemas": schemas, "responses": responses, "headers": headers, "parameters": parameters,
             "securitySchemes": security_schemes}
@@ -503,22 +524,24 @@ def _media_paths() -> Json:
     note = ("The token is checked before the file system is touched, so a missing stream and a forbidden one "
             "look alike to a caller without a valid token. With `--no-auth` no token is needed.")
     return {
-        "/hls/{stream}/{playlist}": {
+        "/hls/{stream}/{file}": {
             "parameters": [
                 _ref("parameters", "stream"),
-                {"name": "playlist", "in": "path", "required": True,
-                 "description": f"A playlist at the top of the stream: `{MASTER_PLAYLIST}`, the master playlist.",
-                 "schema": {"type": "string", "pattern": PLAYLIST_NAME_PATTERN, "examples": [MASTER_PLAYLIST]}},
+                {"name": "file", "in": "path", "required": True,
+                 "description": f"A playlist at the top of the stream: `{MASTER_PLAYLIST}`, the master playlist; or "
+                                "the playlist and segments of a single rendition published at the stream's root.",
+                 "schema": {"type": "string", "pattern": RENDITION_FILE_PATTERN,
+                            "examples": [MASTER_PLAYLIST, "index.m3u8", "seg_00000.ts"]}},
             ],
             "get": {
                 "operationId": "getMasterPlaylist",
                 "tags": ["media"],
-                "summary": "The master playlist of a stream",
+                "summary": "The master playlist of a stream (or a single rendition's files)",
                 "description": "Where a player starts. A token given as `?token=` is written into every URL of the "
                                f"answer, so the player sends it with each following request. {note}",
                 "security": VIEWER_SECURITY,
-                "responses": {"200": {"description": "The playlist.", "headers": media_headers,
-                                      "content": playlist_content},
+                "responses": {"200": {"description": "The playlist or segment.", "headers": media_headers,
+                                      "content": file_content},
                               "304": not_modified, **viewer_errors},
             },
         },
@@ -555,6 +578,7 @@ def _media_paths() -> Json:
                 },
             },
         },
+        **_ingest_paths(),
         "/player/": {
             "get": {
                 "operationId": "playerPage",
@@ -604,6 +628,54 @@ def _media_paths() -> Json:
     }
 
 
+def _ingest_paths() -> Json:
+    file = {"name": "file", "in": "path", "required": True,
+            "description": "A playlist (`.m3u8`) or a segment: `.ts` (MPEG-TS), `.m4s` (fMP4) or `.mp4` (an init "
+                           "section), written where `/hls/...` serves it.",
+            "schema": {"type": "string", "pattern": RENDITION_FILE_PATTERN,
+                       "examples": ["index.m3u8", "seg_00000.ts", MASTER_PLAYLIST]}}
+    rendition = {"name": "rendition", "in": "path", "required": True, "description": "The rendition's folder.",
+                 "schema": {"type": "string", "pattern": ID_PATTERN, "examples": ["360p", "240p"]}}
+    refusals = {"401": _ref("responses", "Unauthorized"), "403": _ref("responses", "Forbidden"),
+                "409": _ref("responses", "PublisherConflict"), "503": _ref("responses", "IngestOff")}
+    put = {
+        "tags": ["ingest"],
+        "summary": "Write a playlist or a segment (ffmpeg -method PUT)",
+        "description": "Needs a publish token for the stream (`Authorization: Bearer` as ffmpeg's `-headers` "
+                       "sends it, or `?token=`). The body may be chunked without a length. Written atomically: "
+                       "readers see the old file or the new one. A playlist must be an HLS playlist whose URIs "
+                       "stay in the stream; a segment must be MPEG-TS or ISO-BMFF. The first write claims the "
+                       "stream for the token's `jti`; it stays live until no write comes for live.end_after "
+                       "target durations.",
+        "security": VIEWER_SECURITY,
+        "requestBody": {"required": True, "content": {"application/octet-stream": {}}},
+        "responses": {"201": {"description": "Created."}, "204": {"description": "Replaced."},
+                      "400": _ref("responses", "BadRequest"), **refusals,
+                      "408": _ref("responses", "RequestTimeout"), "413": _ref("responses", "PayloadTooLarge"),
+                      "415": _ref("responses", "UnsupportedMedia"), "422": _ref("responses", "InvalidPlaylist"),
+                      "507": _ref("responses", "InsufficientStorage")},
+    }
+    delete = {
+        "tags": ["ingest"],
+        "summary": "Remove a playlist or a segment (ffmpeg's delete_segments)",
+        "description": "Scoped as PUT is. Removing a file that is not there is a 204 too.",
+        "security": VIEWER_SECURITY,
+        "responses": {"204": {"description": "Deleted, or not there."}, **refusals},
+    }
+    return {
+        "/ingest/{stream}/{file}": {
+            "parameters": [_ref("parameters", "stream"), file],
+            "put": {"operationId": "ingestStreamFile", **put},
+            "delete": {"operationId": "deleteStreamFile", **delete},
+        },
+        "/ingest/{stream}/{rendition}/{file}": {
+            "parameters": [_ref("parameters", "stream"), rendition, file],
+            "put": {"operationId": "ingestRenditionFile", **put},
+            "delete": {"operationId": "deleteRenditionFile", **delete},
+        },
+    }
+
+
 @functools.cache
 def openapi_document() -> dict[str, Any]:
     """The document (built once; shared, so callers must not change it)."""
@@ -620,6 +692,8 @@ def openapi_document() -> dict[str, Any]:
             {"name": "groups", "description": "Groups of streams one token can open (needs an admin token)."},
             {"name": "streams", "description": "What the media root publishes (needs an admin token)."},
             {"name": "media", "description": "HLS playlists and segments (need a viewer token)."},
+            {"name": "ingest", "description": "Live publishing over HTTP PUT, as ffmpeg's HLS muxer does it "
+                                              "(needs a publish token)."},
             {"name": "player", "description": "The web player and its config (a viewer or admin token)."},
             {"name": "meta", "description": "Health and this document (no token)."},
         ],

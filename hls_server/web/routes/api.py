@@ -11,11 +11,12 @@ from typing import Any
 from aiohttp import web
 
 from ...core.auth.minting import json_seconds, query_seconds
-from ...core.catalog import scan_streams
+from ...core.catalog import StreamInfo, scan_streams
 from ...core.errors import BadRequest, NotFound
 from ...core.grants import Action, Role
 from ...core.groups import validate_members
-from ...core.names import ID_PATTERN, ID_RULE, MASTER_PLAYLIST, is_id
+from ...core.ingest.live import State, StreamState
+from ...core.names import ID_PATTERN, ID_RULE, MASTER_PLAYLIST, MEDIA_PLAYLIST, is_id
 from ..context import SERVICES, Services, credentials
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -136,10 +137,15 @@ async def _delete_group(request: web.Request) -> web.Response:
 async def _list_streams(request: web.Request) -> web.Response:
     services = await _admin(request)
     found = await asyncio.get_running_loop().run_in_executor(None, scan_streams, services.media)
+    live = services.live
+    listed = {info.id for info in found}
+    # An ingested single rendition (index.m3u8 at the stream's root, no master) is listed too.
+    found += [StreamInfo(stream, (), 0) for stream in live.known_streams() if stream not in listed]
+    found.sort(key=lambda info: info.id)
     groups = services.groups.snapshot
     streams = [{
         "id": info.id,
-        "master": f"/hls/{info.id}/{MASTER_PLAYLIST}",
+        "master": f"/hls/{info.id}/{MASTER_PLAYLIST if info.renditions else MEDIA_PLAYLIST}",
         "renditions": [{
             "name": r.name,
             "playlist": f"/hls/{info.id}/{r.uri}",
@@ -151,8 +157,16 @@ async def _list_streams(request: web.Request) -> web.Response:
         } for r in info.renditions],
         "updated_at": info.updated_at,
         "groups": sorted(g for g, members in groups.items() if info.id in members),
+        **_live_state(live.state(info.id), info),
     } for info in found]
     return web.json_response({"streams": streams}, headers=NO_STORE)
+
+
+def _live_state(state: StreamState, info: StreamInfo) -> dict[str, Any]:
+    """``state`` live, ended or vod; ``since`` when it went live or ended (a VoD: its master's mtime);
+    ``bitrate`` in bits/s over the last segments, all renditions together, live only."""
+    since = state.since if state.state is not State.VOD else (info.updated_at or None)
+    return {"state": state.state.value, "since": since, "bitrate": state.bitrate}
 
 
 # -- helpers -------------------------------------------------------------------------------------------------

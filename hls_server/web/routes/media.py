@@ -17,6 +17,10 @@ from ..middleware import preflight
 SEGMENT_MAX_AGE = 365 * 24 * 3600  # segment names are never reused for other bytes
 PLAYLIST_VOD_MAX_AGE = 60
 PLAYLIST_LIVE_MAX_AGE = 1
+"""A live playlist changes every target duration (2 s in the live ladder): 1 s, the shortest non-zero max-age HTTP
+can say, is at most half of any target duration of 2 s or more, so a CDN that honours it (RFC 8216 6.2.2: no
+longer than half the target) still lists each new segment before a player needs it, while it takes the load of
+all viewers' reloads off the origin. The origin's own copy is never stale: ingest invalidates it on every write."""
 
 
 def add_routes(app: web.Application) -> None:
@@ -24,7 +28,9 @@ def add_routes(app: web.Application) -> None:
                           (f"/hls/{{stream:{ID_PATTERN}}}/{{rendition:{ID_PATTERN}}}/{{name:{PLAYLIST_PATTERN}}}",
                            _playlist),
                           (f"/hls/{{stream:{ID_PATTERN}}}/{{rendition:{ID_PATTERN}}}/{{name:{SEGMENT_PATTERN}}}",
-                           _segment)):
+                           _segment),
+                          # A single rendition published at the stream's root (index.m3u8 + seg_NNNNN.ts).
+                          (f"/hls/{{stream:{ID_PATTERN}}}/{{name:{SEGMENT_PATTERN}}}", _segment)):
         # Preflight on the media routes only: a catch-all OPTIONS route would turn every unknown /hls/ path
         # into a 405 "Allow: OPTIONS" instead of a 404.
         app.router.add_get(path, handler)
@@ -77,7 +83,7 @@ async def _segment(request: web.Request) -> web.StreamResponse:
     info = request.match_info
     stream = info["stream"]
     grant = await services.gate.authorize(credentials(request), Action.PLAY, Target(stream))
-    version = await services.media.locate_async(stream, info["rendition"], info["name"])
+    version = await services.media.locate_async(stream, info.get("rendition"), info["name"])
     private = not grant.public
     headers = {
         "Content-Type": CONTENT_TYPES[version.path.suffix],

@@ -346,7 +346,8 @@ def test_every_serve_flag_is_a_row_and_every_row_flag_is_a_serve_flag() -> None:
     assert set(vars(args)) - NOT_SETTINGS == {row.name for row in FLAG_ROWS}
     assert serve_flags(args) == {row.name: None for row in FLAG_ROWS}  # an unused flag leaves the layers below
     assert {row.flag for row in FLAG_ROWS} == {"--media-root", "--state-dir", "--host", "--port", "--log-format",
-                                               "--no-access-log", "--cors-origin", "--no-auth"}
+                                               "--no-access-log", "--cors-origin", "--no-auth",
+                                               "--no-publish-auth"}
 
 
 def test_serve_help_lists_every_flag_with_its_variable() -> None:
@@ -366,7 +367,7 @@ def test_serve_flags_parse_to_their_values() -> None:
                                       "--cors-origin", "https://b.example", "--no-auth", "--no-access-log"])
     assert serve_flags(args) == {"media_root": "m", "state_dir": None, "host": None, "port": 0, "log_format": None,
                                  "access_log": False, "cors_origins": ["https://a.example", "https://b.example"],
-                                 "auth.enabled": False}
+                                 "auth.play": False, "auth.publish": None}
 
 
 @pytest.mark.parametrize("argv", [["--port", "http"], ["--log-format", "xml"], ["--jwt-secret", "x"],
@@ -484,7 +485,7 @@ def test_defaults(media: Path) -> None:
     assert (s.viewer.scope, s.admin.scope, s.admin.audience, s.admin.issuer) == (None, None, None, None)
     assert (s.host, s.port, s.log_format, s.access_log, s.cors_origins) == ("127.0.0.1", 8080, "text", True, ("*",))
     assert s.state_dir == media / STATE_DIR_NAME
-    assert s.auth_enabled
+    assert s.auth_play
     assert (s.viewer.leeway, s.viewer.require_exp, s.viewer.require_iat, s.viewer.max_lifetime) == \
         (DEFAULT_LEEWAY_SECONDS, True, False, None)
     assert not s.admin.configured
@@ -531,8 +532,8 @@ def test_a_secret_of_32_bytes_is_enough(media: Path, secret: str) -> None:
 
 
 def test_auth_can_be_switched_off_without_keys(media: Path) -> None:
-    assert not load(media, {"auth.enabled": False}, secret=False).auth_enabled
-    assert not load(media, {"auth.enabled": "off"}, secret=False).auth_enabled
+    assert not load(media, {"auth.play": False}, secret=False).auth_play
+    assert not load(media, {"auth.play": "off"}, secret=False).auth_play
 
 
 def test_a_missing_state_dir_whose_parents_can_be_created_is_fine(media: Path, tmp_path: Path) -> None:
@@ -642,7 +643,7 @@ REFUSALS: dict[str, Refusal] = {
     "port out of range": _r("port", port=70000),
     "port a word": _r("port", env={"HLSGATE_PORT": "http"}),
     "log format unknown": _r("log_format", "xml", env={"HLSGATE_LOG_FORMAT": "xml"}),
-    "auth.enabled not a boolean": _r("auth.enabled", toml='[auth]\nenabled = "maybe"'),
+    "auth.play not a boolean": _r("auth.play", toml='[auth]\nplay = "maybe"'),
     "max token bytes too small": _r("auth.max_token_bytes", toml="[auth]\nmax_token_bytes = 100"),
     "jwks timeout zero": _r("auth.jwks_timeout", toml="[auth]\njwks_timeout = 0"),
     "auth without any key": _r("no key to check viewer tokens", "HLSGATE_JWT_SECRET", "--no-auth", secret=False),

@@ -271,7 +271,7 @@ async def test_cache_control_with_auth(origin: Origin) -> None:
 
 
 async def test_cache_control_without_auth(start_origin: StartOrigin) -> None:
-    origin: Origin = await start_origin(**{"auth.enabled": False})
+    origin: Origin = await start_origin(**{"auth.play": False})
     segment = await fetch(origin, SEGMENT)
     assert (segment.status, segment.headers["Cache-Control"]) == (200, f"public, {SEGMENT_CACHE}")
     playlist = await fetch(origin, MEDIA_PLAYLIST)

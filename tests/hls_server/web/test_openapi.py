@@ -143,7 +143,7 @@ def test_security_requirements_name_defined_schemes() -> None:
         for requirement in operation["security"]:
             assert set(requirement) <= set(schemes), (path, method)
         expected = ({"adminBearer", "adminAuthorization", "adminOpenTok"} if path.startswith(("/api/", "/rest/")) else
-                    {"viewerQuery", "viewerBearer"} if path.startswith("/hls/") else set())
+                    {"viewerQuery", "viewerBearer"} if path.startswith(("/hls/", "/ingest/")) else set())
         if path == "/api/v1/openapi.json":
             expected = set()
         if path == "/api/v1/player-config":  # a viewer's play token, or an admin minting one
@@ -154,7 +154,7 @@ def test_security_requirements_name_defined_schemes() -> None:
 def test_every_operation_is_described_and_uniquely_named() -> None:
     doc = openapi_document()
     ids = [operation["operationId"] for _, _, operation in operations(doc)]
-    assert len(ids) == len(set(ids)) == 16
+    assert len(ids) == len(set(ids)) == 20
     for path, method, operation in operations(doc):
         assert operation["summary"] and operation["tags"], (path, method)
         if path.startswith(("/api/", "/rest/")) and path != "/api/v1/openapi.json":
@@ -172,9 +172,12 @@ def test_parameters_use_the_router_patterns() -> None:
     expected = {
         "/rest/v2/broadcasts/{stream}/jwt-token": {"stream": name},
         "/api/v1/groups/{group}": {"group": name},
-        "/hls/{stream}/{playlist}": {"stream": name, "playlist": f"^{PLAYLIST_PATTERN}$"},
+        "/hls/{stream}/{file}": {"stream": name, "file": f"^(?:{PLAYLIST_PATTERN}|{SEGMENT_PATTERN})$"},
         "/hls/{stream}/{rendition}/{file}": {"stream": name, "rendition": name,
                                              "file": f"^(?:{PLAYLIST_PATTERN}|{SEGMENT_PATTERN})$"},
+        "/ingest/{stream}/{file}": {"stream": name, "file": f"^(?:{PLAYLIST_PATTERN}|{SEGMENT_PATTERN})$"},
+        "/ingest/{stream}/{rendition}/{file}": {"stream": name, "rendition": name,
+                                                "file": f"^(?:{PLAYLIST_PATTERN}|{SEGMENT_PATTERN})$"},
         "/player/{file}": {"file": f"^{ASSET_PATTERN}$"},
         "/player/vendor/{file}": {"file": f"^{VENDOR_PATTERN}$"},
     }
@@ -282,7 +285,7 @@ async def test_real_answers_fit_the_documented_schemas(origin: Origin) -> None:
 
 
 async def test_media_answers_are_documented(origin: Origin) -> None:
-    master, file = "/hls/{stream}/{playlist}", "/hls/{stream}/{rendition}/{file}"
+    master, file = "/hls/{stream}/{file}", "/hls/{stream}/{rendition}/{file}"
     token = make_token()
     doc = openapi_document()
 

@@ -296,7 +296,7 @@ async def test_public_url_and_renew_url(start_origin: StartOrigin) -> None:
 
 
 async def test_without_auth_the_config_carries_no_token(start_origin: StartOrigin) -> None:
-    origin = await start_origin(**{"auth.enabled": False})
+    origin = await start_origin(**{"auth.play": False})
     config = expect_json(await fetch(origin, CONFIG, params={"stream": STREAM}))
     assert config["source"]["stream"] == {"id": STREAM, "security": {}}
     assert config["security"]["expiresAt"] is None

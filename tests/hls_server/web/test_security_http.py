@@ -294,7 +294,7 @@ def odd_names(media_root: Path) -> Path:
 @pytest.mark.parametrize("name", ["a" * 65, "s\u00e9", "s1.old", "s 1", "s1%2f"])
 async def test_stream_ids_are_validated_at_routing(start_origin: StartOrigin, odd_names: Path, name: str) -> None:
     """Even with auth off and the directory on disk, an id outside [A-Za-z0-9_-]{1,64} is never routed."""
-    public = await start_origin(**{"auth.enabled": False})
+    public = await start_origin(**{"auth.play": False})
     for path in (f"/hls/{quote(name)}/master.m3u8", f"/hls/{quote(name)}/360p/seg_00000.ts"):
         reply = await fetch(public, path)
         expect_error(reply, 404, "not_found")
@@ -302,7 +302,7 @@ async def test_stream_ids_are_validated_at_routing(start_origin: StartOrigin, od
 
 
 async def test_stream_id_pattern_control(start_origin: StartOrigin, odd_names: Path) -> None:
-    public = await start_origin(**{"auth.enabled": False})
+    public = await start_origin(**{"auth.play": False})
     for name in ("a" * 64, "-", "_", STREAM):
         expect_media(await fetch(public, f"/hls/{name}/360p/seg_00000.ts"), "video/mp2t")
 
