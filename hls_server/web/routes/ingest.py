@@ -68,7 +68,9 @@ async def _put(request: web.Request) -> web.StreamResponse:
             size = len(body)
         else:
             created, size = await _receive_segment(request, services, path)
-    except (PayloadTooLarge, RequestTimeout) as err:
+    except RequestError as err:
+        if request.content.is_eof():
+            raise
         return await _closing(request, err)  # the rest of the body is not read: this connection is done
     except _GONE:
         raise BadRequest("the upload ended before its last byte: nothing was kept") from None
