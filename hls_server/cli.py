@@ -118,6 +118,8 @@ def run_serve(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         configure_logging(settings, args.verbose)
         if not settings.auth_play:
             print("hlsgate serve: WARNING: --no-auth: every stream is public", file=sys.stderr)
+        if not settings.auth_publish:
+            print("hlsgate serve: WARNING: --no-publish-auth: anyone may publish over /ingest", file=sys.stderr)
 
         def announce(url: str) -> None:
             print(f"hlsgate: serving {settings.media_root} on {url}", file=sys.stderr, flush=True)

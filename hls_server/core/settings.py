@@ -455,6 +455,8 @@ BY_NAME: dict[str, Setting] = {row.name: row for row in SETTINGS}
 # Environment variables and the setting each one fills.
 ENV_SETTINGS: dict[str, str] = {row.env: row.name for row in SETTINGS}
 CONFIG_ENV = "HLSGATE_CONFIG"
+RENAMED_ENV: dict[str, str] = {"HLSGATE_AUTH_ENABLED": "auth.play"}
+"""Environment variables of settings since renamed, still read (below the new name)."""
 # TOML tables: every dotted prefix of a setting's name ("auth", "admin" ...).
 _TABLES = frozenset(row.name.rsplit(".", depth)[0] for row in SETTINGS for depth in range(1, row.name.count(".") + 1))
 
@@ -475,6 +477,9 @@ def load_settings(flags: Mapping[str, Any], env: Mapping[str, str], config: Path
     config = config or (Path(env[CONFIG_ENV]) if env.get(CONFIG_ENV) else None)
     if config is not None:
         given.update((name, (value, f"in {config}")) for name, value in _read_toml(config).items())
+    for old, name in RENAMED_ENV.items():
+        if env.get(old):
+            given[name] = (env[old], f"from {old}")  # the row's own variable, below, wins
     for row in SETTINGS:
         if env.get(row.env):
             given[row.name] = (env[row.env], f"from {row.env}")

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import ConfigError, Conflict
+from ..errors import ConfigError, Conflict, HLSGateError
 from ..grants import Grant
 from ..names import is_id
 from .paths import IngestPath
@@ -155,7 +155,11 @@ class LiveRegistry:
     async def end(self, stream: str) -> None:
         """End ``stream`` now: ``#EXT-X-ENDLIST`` on each of its media playlists, then the state ``ended``."""
         async with self.lock(stream):
-            changed = await asyncio.get_running_loop().run_in_executor(None, self._store.end_playlists, stream)
+            try:
+                changed = await asyncio.get_running_loop().run_in_executor(None, self._store.end_playlists, stream)
+            except (OSError, HLSGateError) as err:  # a full disk, a planted link: the stream is over all the same
+                log.warning("%s ended, but EXT-X-ENDLIST could not be written: %s", stream, err)
+                changed = []
             for path in changed:
                 self._changed(path)
             known = self._streams.get(stream)
@@ -194,8 +198,8 @@ class LiveRegistry:
             await asyncio.sleep(tick)
             try:
                 await self.reap()
-            except OSError as err:  # a full disk, a vanished folder: try again on the next tick
-                log.warning("could not end a silent stream: %s", err)
+            except OSError as err:  # the state dir unwritable: the streams are ended in memory, kept next time
+                log.warning("could not keep the live state: %s", err)
 
     # -- persistence -------------------------------------------------------------------------------------------
 

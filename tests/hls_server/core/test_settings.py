@@ -805,3 +805,20 @@ def test_admin_keys_shared_with_viewers_need_something_to_tell_admins_apart(tmp_
             load_settings(flags, {})
     else:
         assert load_settings(flags, {}).admin.jwks_url == SHARED_JWKS
+
+
+def test_play_and_publish_auth_are_switched_separately(media: Path) -> None:
+    s = load(media)
+    assert (s.auth_play, s.auth_publish) == (True, True)
+    assert (s.ingest.max_segment_bytes, s.ingest.max_playlist_bytes) == (64 << 20, 1 << 20)
+    assert (s.ingest.body_timeout, s.ingest.end_after) == (10.0, 3.0)
+    open_play = load(media, {"auth.play": False}, secret=False)  # no key needed: ingest then answers 503
+    assert (open_play.auth_play, open_play.auth_publish, open_play.viewer.configured) == (False, True, False)
+    assert not load(media, env={"HLSGATE_AUTH_PUBLISH": "off"}).auth_publish
+    with pytest.raises(ConfigError, match="no key to check viewer tokens"):
+        load(media, {"auth.publish": False}, secret=False)  # playback is still secured
+
+
+def test_the_old_auth_enabled_variable_still_means_auth_play(media: Path) -> None:
+    assert not load(media, env={"HLSGATE_AUTH_ENABLED": "false"}, secret=False).auth_play
+    assert load(media, env={"HLSGATE_AUTH_ENABLED": "false", "HLSGATE_AUTH_PLAY": "true"}).auth_play
