@@ -133,6 +133,10 @@ class LiveRegistry:
         self._streams[stream] = _Stream(grant.token_id, self._clock(), target=target, last_write=now)
         log.info("%s is live", stream)
         await self._save()
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, self._store.sweep, stream, time.time())
+        except (OSError, HLSGateError) as err:  # only housekeeping
+            log.warning("could not sweep the temporary files of %s: %s", stream, err)
 
     def wrote(self, path: IngestPath, size: int, playlist: PlaylistInfo | None = None) -> None:
         """A file of a claimed stream landed: ``size`` bytes; ``playlist`` what a playlist said."""

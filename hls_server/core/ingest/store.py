@@ -27,6 +27,10 @@ from ..names import is_id
 from .paths import IngestPath
 
 TEMP_SUFFIX = ".part"
+STALE_TEMP_SECONDS = 600.0
+"""A temporary file untouched this long is left over from a crash (a live upload writes at least every
+ingest.body_timeout, 300 s at most, or is aborted): :meth:`IngestStore.sweep` removes it."""
+_TEMP = re.compile(r"\..+\.[0-9a-f]{12}" + re.escape(TEMP_SUFFIX))
 ENDLIST = b"#EXT-X-ENDLIST\n"
 MAX_ENDLIST_PLAYLIST_BYTES = 16 << 20
 _ENDLIST = re.compile(rb"^#EXT-X-ENDLIST[ \t]*\r?$", re.MULTILINE)
@@ -83,6 +87,43 @@ class IngestStore:
             self.write_file(path, body + (b"" if body.endswith(b"\n") or not body else b"\n") + ENDLIST)
             changed.append(path)
         return changed
+
+    def sweep(self, stream: str, now: float, older_than: float = STALE_TEMP_SECONDS) -> int:
+        """Remove the stream's temporary files left by a crash of the server (``kill -9``: no abort ran); how many."""
+        removed = 0
+        folders = self._folders(stream)
+        for folder in folders:
+            try:
+                for entry in os.scandir(folder):
+                    if _TEMP.fullmatch(entry.name) and entry.is_file(follow_symlinks=False) and \
+                            now - entry.stat(follow_symlinks=False).st_mtime > older_than:
+                        with contextlib.suppress(FileNotFoundError):
+                            os.unlink(entry.name, dir_fd=folder)
+                            removed += 1
+            finally:
+                os.close(folder)
+        return removed
+
+    def _folders(self, stream: str) -> list[int]:
+        """Descriptors of the stream's folder and its rendition folders (never through a link): the caller closes
+        them all."""
+        try:
+            top = self._folder(IngestPath(stream, None, "index.m3u8"), create=False)
+        except Forbidden:
+            return []
+        if top is None:
+            return []
+        folders = [top]
+        try:
+            for entry in os.scandir(top):
+                if entry.is_dir(follow_symlinks=False) and is_id(entry.name):
+                    with contextlib.suppress(OSError):
+                        folders.append(os.open(entry.name, _DIR_FLAGS, dir_fd=top))
+        except OSError:
+            for fd in folders:
+                os.close(fd)
+            raise
+        return folders
 
     def _playlists(self, stream: str) -> Iterator[IngestPath]:
         try:

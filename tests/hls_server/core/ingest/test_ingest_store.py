@@ -117,3 +117,22 @@ def test_end_playlists_appends_endlist_to_media_playlists_only(store: IngestStor
     assert (store.root / "s/master.m3u8").read_bytes() == MASTER
     assert store.end_playlists("s") == []  # once
     assert store.end_playlists("absent") == []
+
+
+def test_sweep_removes_only_stale_temporary_files(store: IngestStore) -> None:
+    for rendition in (None, "r0"):
+        store.write_file(IngestPath("s", rendition, "seg_00000.ts"), b"x")
+    folder = store.root / "s"
+    stale = [folder / ".seg_00001.ts.0123456789ab.part", folder / "r0" / ".index.m3u8.ba9876543210.part"]
+    fresh = folder / "r0" / ".seg_00002.ts.aaaaaaaaaaaa.part"
+    other = folder / ".keep"
+    for path in (*stale, fresh, other):
+        path.write_bytes(b"half")
+    for path in stale:
+        os.utime(path, (1000, 1000))
+    os.utime(other, (1000, 1000))
+    now = fresh.stat().st_mtime + 1
+    assert store.sweep("s", now) == 2
+    assert tree(store.root) == ["s", "s/.keep", "s/r0", "s/r0/.seg_00002.ts.aaaaaaaaaaaa.part", "s/r0/seg_00000.ts",
+                                "s/seg_00000.ts"]
+    assert store.sweep("absent", now) == 0
