@@ -21,8 +21,9 @@ import secrets
 import stat
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
-from ..errors import Forbidden, InsufficientStorage
+from ..errors import Forbidden, InsufficientStorage, Unavailable
 from ..names import is_id
 from .paths import IngestPath
 
@@ -37,6 +38,7 @@ _ENDLIST = re.compile(rb"^#EXT-X-ENDLIST[ \t]*\r?$", re.MULTILINE)
 _VARIANT = re.compile(rb"^#EXT-X-(?:STREAM-INF|I-FRAME-STREAM-INF):", re.MULTILINE)
 _FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
 _NOT_A_FOLDER = frozenset({errno.ELOOP, errno.ENOTDIR, errno.EISDIR, errno.EMLINK})
+_NOT_WRITABLE = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 FOLDER_MODE = 0o755
 FILE_MODE = 0o644
@@ -178,7 +180,7 @@ class IngestStore:
                     except FileExistsError:
                         pass
                     except OSError as err:
-                        raise _translated(err, path) from err
+                        _raise(err, path)
                 try:
                     child = os.open(name, _DIR_FLAGS, dir_fd=fd)
                 except FileNotFoundError:
@@ -187,7 +189,7 @@ class IngestStore:
                     os.close(fd)
                     return None
                 except OSError as err:
-                    raise _translated(err, path) from err
+                    _raise(err, path)
                 os.close(fd)
                 fd = child
         except BaseException:
@@ -213,7 +215,7 @@ class Upload:
                 continue
             except OSError as err:
                 os.close(folder)
-                raise _translated(err, None) from err
+                _raise(err, None)
             return
 
     def write(self, data: bytes) -> None:
@@ -227,7 +229,7 @@ class Upload:
                 self.size += written
         except OSError as err:
             self.abort()
-            raise _translated(err, None) from err
+            _raise(err, None)
 
     def commit(self) -> bool:
         """Make the file durable under its name; True when no file had that name before."""
@@ -246,7 +248,7 @@ class Upload:
             os.replace(self._temp, self.name, src_dir_fd=folder, dst_dir_fd=folder)
         except OSError as err:
             self.abort()
-            raise _translated(err, None) from err
+            _raise(err, None)
         self._temp = ""
         _fsync_quietly(folder)
         os.close(folder)
@@ -266,14 +268,19 @@ class Upload:
             self._folder = None
 
 
-def _translated(err: OSError, path: IngestPath | None) -> Exception:
+def _raise(err: OSError, path: IngestPath | None) -> NoReturn:
+    """The error of the tree that ``err`` means for the encoder; any other ``err`` as it is."""
     if err.errno in _FULL:
-        return InsufficientStorage("the server's disk is full: nothing of this upload was kept, and what was stored "
-                                   "before is untouched")
+        raise InsufficientStorage("the server's disk is full: nothing of this upload was kept, and what was stored "
+                                  "before is untouched") from err
     if err.errno in _NOT_A_FOLDER:
         where = f" on the way to {path.relative}" if path is not None else ""
-        return Forbidden(f"a symbolic link or a file stands where a folder must be{where}: nothing was written")
-    return err
+        raise Forbidden(f"a symbolic link or a file stands where a folder must be{where}: nothing was written") \
+            from err
+    if err.errno in _NOT_WRITABLE:
+        raise Unavailable("the server cannot write into its media root (permissions, a read-only file system): "
+                          "nothing was written") from err
+    raise err
 
 
 def _fsync_quietly(fd: int) -> None:

@@ -101,6 +101,8 @@ async def _receive_segment(request: web.Request, services: Services, path: Inges
 
 async def _batches(request: web.Request, cap: int, timeout: float) -> AsyncIterator[bytes]:
     """The body in batches of at least BATCH_BYTES (the last may be shorter), capped and timed while it streams."""
+    if request.content_length is not None and request.content_length > cap:
+        raise PayloadTooLarge(f"the body is larger than {cap} bytes (ingest.max_*_bytes): nothing was kept")
     content = request.content
     buffer = bytearray()
     total = 0

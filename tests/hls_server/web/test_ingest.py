@@ -263,6 +263,15 @@ async def test_the_cap_holds_while_the_body_streams(start_origin: StartOrigin, t
     assert stream_files(origin) == ["r0", f"{name}"]  # no temporary file left
 
 
+async def test_a_declared_length_over_the_cap_is_refused_before_the_body(start_origin: StartOrigin) -> None:
+    origin = await start_origin(**{"ingest.max_segment_bytes": 4096})
+    request = raw_request(f"/ingest/{LIVE}/r0/seg_00000.ts", {"Authorization": f"Bearer {publish_token()}",
+                                                             "Content-Length": str(1 << 30)}, method="PUT")
+    reply = await raw_exchange(origin.port, request + b"\x47" * 188)  # a gigabyte announced, 188 bytes sent
+    assert reply.status == 413 and b"payload_too_large" in reply.body
+    assert stream_files(origin) == []
+
+
 async def test_a_stalled_body_is_closed(start_origin: StartOrigin) -> None:
     origin = await start_origin(**{"ingest.body_timeout": 0.3})
     request = raw_request(f"/ingest/{LIVE}/r0/seg_00000.ts", {"Authorization": f"Bearer {publish_token()}",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hls_server.core.errors import Forbidden, InsufficientStorage
+from hls_server.core.errors import Forbidden, InsufficientStorage, Unavailable
 from hls_server.core.ingest.paths import IngestPath
 from hls_server.core.ingest.store import ENDLIST, IngestStore
 
@@ -69,6 +69,23 @@ def test_a_file_where_a_folder_should_be_is_refused(store: IngestStore) -> None:
     with pytest.raises(Forbidden):
         store.write_file(IngestPath("s", None, "seg_00000.ts"), b"y")
     assert (store.root / "s").read_bytes() == b"x"
+
+
+def test_a_media_root_it_cannot_write_is_not_configured(store: IngestStore,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    real_open = os.open
+
+    def read_only(path: str, flags: int, *args: object, **kwargs: object) -> int:
+        if flags & os.O_CREAT:
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+        return real_open(path, flags, *args, **kwargs)  # type: ignore[arg-type]
+
+    store.write_file(IngestPath("s", None, "seg_00000.ts"), b"x")
+    monkeypatch.setattr(os, "open", read_only)
+    with pytest.raises(Unavailable, match="cannot write"):
+        store.write_file(IngestPath("s", None, "seg_00001.ts"), b"y")
+    monkeypatch.undo()
+    assert tree(store.root) == ["s", "s/seg_00000.ts"]
 
 
 def test_delete_is_quiet_about_what_is_absent(store: IngestStore) -> None:
