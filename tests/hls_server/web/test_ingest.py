@@ -26,6 +26,7 @@ LIVE = "live1"
 JTI = "encoder-1"
 PLAYLIST = ("#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-TARGETDURATION:{target}\n#EXT-X-MEDIA-SEQUENCE:{seq}\n"
             "#EXTINF:1.000000,\nseg_{seq:05d}.ts\n")
+ENDED_WITHIN = 10.0  # seconds: one target duration of 1 s, the reaper's tick, and a loaded machine
 MASTER = "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=100000\nr0/index.m3u8\n"
 
 
@@ -399,8 +400,11 @@ async def test_a_silent_stream_is_ended_and_another_publisher_may_take_it(start_
     assert (await put(origin, f"{LIVE}/r0/index.m3u8", playlist(target=1), first)).status == 201
     viewer = make_token(streamId=LIVE)
     assert "#EXT-X-ENDLIST" not in (await fetch(origin, f"/hls/{LIVE}/r0/index.m3u8", token=viewer)).text
-    await asyncio.sleep(1.8)  # one target duration of silence, and the reaper's tick
-    text = (await fetch(origin, f"/hls/{LIVE}/r0/index.m3u8", token=viewer)).text
+    silent = time.monotonic()
+    while "#EXT-X-ENDLIST" not in (text := (await fetch(origin, f"/hls/{LIVE}/r0/index.m3u8", token=viewer)).text):
+        assert time.monotonic() - silent < ENDED_WITHIN, text
+        await asyncio.sleep(0.05)
+    assert time.monotonic() - silent >= 0.9  # not before one target duration of silence
     assert text.endswith("seg_00000.ts?token=" + viewer + "\n#EXT-X-ENDLIST\n"), text
     assert (await put(origin, f"{LIVE}/r0/seg_00001.ts", ts_segment, publish_token(jti="b"))).status == 201
 
@@ -433,8 +437,10 @@ async def test_the_stream_list_says_live_ended_or_vod(start_origin: StartOrigin,
     assert live["state"] == "live" and before - 1 <= live["since"] <= time.time()
     assert live["bitrate"] == pytest.approx(8 * len(ts_segment) / 1.0, rel=0.01)  # one segment of 1 s
     assert [r["name"] for r in live["renditions"]] == ["r0"]
-    await asyncio.sleep(1.8)
-    ended = (await streams(origin))[LIVE]
+    silent = time.monotonic()
+    while (ended := (await streams(origin))[LIVE])["state"] == "live":
+        assert time.monotonic() - silent < ENDED_WITHIN
+        await asyncio.sleep(0.05)
     assert ended["state"] == "ended" and ended["since"] >= live["since"] and ended["bitrate"] is None
 
 
