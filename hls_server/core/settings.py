@@ -46,6 +46,7 @@ PACKAGED_PLAYER_DIR = PACKAGE_DIR / "player_dist"
 CHECKOUT_PLAYER_DIR = PACKAGE_DIR.parent / "player" / "dist"
 DEFAULT_PLAYER_DIR = PACKAGED_PLAYER_DIR if (PACKAGED_PLAYER_DIR / "index.html").is_file() else CHECKOUT_PLAYER_DIR
 DEFAULT_RENEW_BEFORE = 60  # seconds before expiry a player starts renewing its token
+DEFAULT_RTMP_CALLERS = ("127.0.0.0/8", "::1")  # nginx-rtmp beside the origin
 
 HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
 RSA_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
@@ -120,6 +121,7 @@ class Settings:
     playlist_revalidate: float = DEFAULT_PLAYLIST_REVALIDATE
     public_url: str | None = None  # scheme://host[:port][/prefix] for absolute URLs; None: from each request
     player: PlayerSettings = PlayerSettings()
+    rtmp_callers: tuple[str, ...] = DEFAULT_RTMP_CALLERS  # who may call the nginx-rtmp callbacks (/rtmp/...)
 
 
 # -- the table -----------------------------------------------------------------------------------------------
@@ -326,6 +328,16 @@ def _player_dir(row: Setting, folder: Path) -> Path:
     return folder
 
 
+def _networks(row: Setting, value: tuple[str, ...]) -> tuple[str, ...]:
+    """each an IP address or network like 10.0.0.0/24."""
+    for item in value:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise _Invalid(f"{row.name}: {item!r} is not an IP address or network like 10.0.0.0/24") from None
+    return value
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -421,6 +433,9 @@ SETTINGS: tuple[Setting, ...] = (
             check=_renew_url, example="https://www.example.com/hls-token"),
     Setting("player.renew_before", Kind.INT, "seconds before expiry a player starts renewing",
             default=DEFAULT_RENEW_BEFORE, low=1, high=3600, example=30),
+    # RTMP (nginx-rtmp in front, docs/rtmp.md).
+    Setting("rtmp.callers", Kind.STRINGS, "addresses nginx-rtmp calls on_publish and on_publish_done from "
+            "(nobody else may)", default=DEFAULT_RTMP_CALLERS, check=_networks, example=("10.0.0.5", "10.1.0.0/16")),
 )
 BY_NAME: dict[str, Setting] = {row.name: row for row in SETTINGS}
 # Environment variables and the setting each one fills.
@@ -687,6 +702,7 @@ def _build(v: _Values, serving: bool) -> Settings:
         public_url=v.text("public_url"),
         player=PlayerSettings(dir=player_dir, renew_url=v.text("player.renew_url"),
                               renew_before=v.integer("player.renew_before")),
+        rtmp_callers=v.strings("rtmp.callers"),
     )
 
 

@@ -11,9 +11,9 @@ from aiohttp import web
 from ..core.settings import Settings
 from .context import SERVICES, build_services, key_sources
 from .middleware import MAX_API_BODY_BYTES, edge
-from .routes import api, media, meta, player
+from .routes import api, media, meta, player, rtmp
 
-ROUTE_MODULES = (meta, media, api, player)
+ROUTE_MODULES = (meta, media, api, player, rtmp)
 
 
 def create_app(settings: Settings) -> web.Application:

@@ -1,0 +1,105 @@
+"""``POST /rtmp/on_publish`` and ``POST /rtmp/on_publish_done``: nginx-rtmp asks whether an RTMP client may
+publish, and says when it stopped (``hlsgate rtmp-config`` writes the nginx side; docs/rtmp.md).
+
+Only nginx may call these: a caller outside ``rtmp.callers`` (loopback by default) gets 403 before its body is
+read. Then the publish token the RTMP client gave (``?token=`` in its stream key, or in its tcUrl) goes to the gate
+as any URL token does, for :data:`Action.PUBLISH` on the stream named by nginx. 2xx accepts; nginx-rtmp drops the
+client on any other answer (401, 403, 400, 409). The body, which holds the token, is never logged.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from aiohttp import web
+
+from ...core.errors import Forbidden
+from ...core.grants import Action, Grant, Target
+from ...core.rtmp import PUBLISH, PUBLISH_DONE, RtmpSessions, parse_callback
+from ..context import SERVICES, Services
+
+ON_PUBLISH_PATH = "/rtmp/on_publish"
+ON_PUBLISH_DONE_PATH = "/rtmp/on_publish_done"
+
+log = logging.getLogger(__name__)
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class LiveRegistry(Protocol):
+    """What these callbacks need of the live registry (the ingest part's ``core/ingest``; CONTRACT.md)."""
+
+    async def begin(self, stream: str, grant: Grant) -> None: ...
+
+    async def end(self, stream: str) -> None: ...
+
+
+def live_registry(services: Services) -> LiveRegistry | None:
+    """The live registry, once the application has one (the one seam left for the lead to wire): None until then,
+    and the callbacks only decide and track RTMP sessions."""
+    registry: LiveRegistry | None = getattr(services, "live", None)
+    return registry
+
+
+@dataclass(frozen=True, slots=True)
+class RtmpCallbacks:
+    callers: tuple[Network, ...]
+    sessions: RtmpSessions
+    live: LiveRegistry | None
+
+
+RTMP = web.AppKey("rtmp", RtmpCallbacks)
+
+
+def add_routes(app: web.Application) -> None:
+    services = app[SERVICES]
+    app[RTMP] = RtmpCallbacks(networks(services.settings.rtmp_callers), RtmpSessions(), live_registry(services))
+    app.router.add_post(ON_PUBLISH_PATH, _on_publish)
+    app.router.add_post(ON_PUBLISH_DONE_PATH, _on_publish_done)
+
+
+def networks(callers: Sequence[str]) -> tuple[Network, ...]:
+    return tuple(ipaddress.ip_network(caller, strict=False) for caller in callers)
+
+
+def caller_allowed(remote: str | None, callers: Sequence[Network]) -> bool:
+    """Whether the peer address ``remote`` (never a forwarded header) is in ``callers``."""
+    if remote is None:
+        return False
+    try:
+        address = ipaddress.ip_address(remote.partition("%")[0])  # an IPv6 zone is no part of the address
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(address in network for network in callers)
+
+
+def _callbacks(request: web.Request) -> RtmpCallbacks:
+    callbacks = request.app[RTMP]
+    if not caller_allowed(request.remote, callbacks.callers):
+        raise Forbidden("only nginx-rtmp may call the RTMP callbacks: add its address to rtmp.callers")
+    return callbacks
+
+
+async def _on_publish(request: web.Request) -> web.Response:
+    callbacks = _callbacks(request)
+    call = parse_callback(await request.read(), PUBLISH)
+    grant = await request.app[SERVICES].gate.authorize(call.credentials, Action.PUBLISH, Target(call.stream))
+    if callbacks.live is not None:
+        await callbacks.live.begin(call.stream, grant)  # 409 when another publisher is live on the stream
+    callbacks.sessions.claim(call.stream, (request.remote or "", call.session))
+    log.info("RTMP publish of %s accepted (nginx client %s)", call.stream, call.session)
+    return web.Response(status=204)
+
+
+async def _on_publish_done(request: web.Request) -> web.Response:
+    callbacks = _callbacks(request)
+    call = parse_callback(await request.read(), PUBLISH_DONE)
+    if callbacks.sessions.release(call.stream, (request.remote or "", call.session)) and callbacks.live is not None:
+        await callbacks.live.end(call.stream)
+    return web.Response(status=204)
