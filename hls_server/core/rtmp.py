@@ -24,6 +24,9 @@ from .names import ID_RULE, is_id
 
 PUBLISH = "publish"
 PUBLISH_DONE = "publish_done"
+ON_PUBLISH_PATH = "/rtmp/on_publish"
+ON_PUBLISH_DONE_PATH = "/rtmp/on_publish_done"
+"""Where nginx-rtmp sends each call on the origin (``hlsgate rtmp-config`` writes them into nginx's config)."""
 NGINX_FIELDS = frozenset({"app", "flashver", "swfurl", "tcurl", "pageurl", "addr", "clientid", "call", "name",
                           "type"})
 """The fields nginx-rtmp writes itself, before the client's arguments; each must come once at most."""

@@ -54,20 +54,27 @@ class Nginx:
         return f"rtmp://127.0.0.1:{self.port}/{app}/{key}"
 
     def error_log(self) -> str:
-        path = self.prefix / "error.log"
+        return self._read("error.log")
+
+    def access_log(self) -> str:
+        return self._read("rtmp-access.log")
+
+    def _read(self, name: str) -> str:
+        path = self.prefix / name
         return path.read_text(errors="replace") if path.exists() else ""
 
 
 @contextmanager
 def running_nginx(prefix: Path, config: str, port: int) -> Iterator[Nginx]:
-    """``nginx -p PREFIX -c PREFIX/nginx.conf -g 'daemon off;'`` with ``config`` until the block ends; then SIGQUIT
-    (a graceful stop), SIGKILL should it not end in time. As root, the workers stay root so that they may run the
-    test's scripts from its private temporary folder (a deployment runs nginx as an ordinary user)."""
+    """``nginx -c PREFIX/nginx.conf -g 'daemon off;'``, the configuration as it is (its paths are under ``prefix``),
+    until the block ends; then SIGQUIT (a graceful stop), SIGKILL should it not end in time. As root, the workers
+    stay root so that they may run the test's scripts from its private temporary folder (a deployment runs nginx
+    as an ordinary user)."""
     prefix.mkdir(parents=True, exist_ok=True)
     conf = prefix / "nginx.conf"
     conf.write_text(config)
     directives = "daemon off;" + (" user root;" if os.geteuid() == 0 else "")
-    argv = [NGINX, "-p", f"{prefix}/", "-e", str(prefix / "error.log"), "-c", str(conf), "-g", directives]
+    argv = [NGINX, "-c", str(conf), "-g", directives]
     with (prefix / "nginx.stderr").open("wb") as stderr:
         process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr)
     nginx = Nginx(process, prefix, port)
@@ -105,18 +112,20 @@ class Published:
     stderr: str
 
 
-def publish_argv(ffmpeg: str, url: str, seconds: float) -> list[str]:
-    """ffmpeg publishing a tiny test pattern with a tone over RTMP for ``seconds``, as OBS would (H.264 + AAC)."""
+def publish_argv(ffmpeg: str, url: str, seconds: float, extra: Sequence[str] = ()) -> list[str]:
+    """ffmpeg publishing a tiny test pattern with a tone over RTMP for ``seconds``, as OBS would (H.264 + AAC);
+    ``extra`` are options of the RTMP output (``-rtmp_tcurl ...``)."""
     return [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-re",
             "-f", "lavfi", "-i", "testsrc=size=160x90:rate=10", "-f", "lavfi", "-i", "sine=sample_rate=22050",
             "-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-g", "10", "-c:a", "aac", "-b:a", "32k",
-            "-f", "flv", url]
+            *extra, "-f", "flv", url]
 
 
-def publish(ffmpeg: str, url: str, *, seconds: float = 2.0, timeout: float = 20.0) -> Published:
+def publish(ffmpeg: str, url: str, *, seconds: float = 2.0, extra: Sequence[str] = (),
+            timeout: float = 20.0) -> Published:
     """Publish for ``seconds`` and wait for ffmpeg to end: a refused client ends at once with a non-zero code."""
     started = time.monotonic()
-    done = subprocess.run(publish_argv(ffmpeg, url, seconds), stdin=subprocess.DEVNULL, capture_output=True,
+    done = subprocess.run(publish_argv(ffmpeg, url, seconds, extra), stdin=subprocess.DEVNULL, capture_output=True,
                           text=True, timeout=timeout, check=False)
     return Published(done.returncode, time.monotonic() - started, done.stderr)
 

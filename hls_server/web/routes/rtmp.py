@@ -19,11 +19,8 @@ from aiohttp import web
 
 from ...core.errors import Forbidden
 from ...core.grants import Action, Grant, Target
-from ...core.rtmp import PUBLISH, PUBLISH_DONE, RtmpSessions, parse_callback
+from ...core.rtmp import ON_PUBLISH_DONE_PATH, ON_PUBLISH_PATH, PUBLISH, PUBLISH_DONE, RtmpSessions, parse_callback
 from ..context import SERVICES, Services
-
-ON_PUBLISH_PATH = "/rtmp/on_publish"
-ON_PUBLISH_DONE_PATH = "/rtmp/on_publish_done"
 
 log = logging.getLogger(__name__)
 
