@@ -82,6 +82,8 @@ def _add_rtmp_config_parser(subparsers: argparse._SubParsersAction[argparse.Argu
     r.add_argument("--hlsgate", metavar="CMD",
                    help="how nginx runs hlsgate, an absolute path (default: this hlsgate)")
     r.add_argument("--prefix", metavar="DIR", help="folder for nginx's pid and logs (default: the current one)")
+    r.add_argument("--ladder", metavar="RUNGS", help="the ladder hlsgate publish encodes, e.g. 720p,360p "
+                                                     "(default: its own)")
     r.set_defaults(handler=run_rtmp_config)
 
 
@@ -194,9 +196,11 @@ def run_rtmp_config(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         hlsgate = (rtmp_config.check_words(shlex.split(args.hlsgate), "--hlsgate") if args.hlsgate is not None
                    else rtmp_config.current_hlsgate())
         prefix = Path(args.prefix or ".").absolute()
-        edge = rtmp_config.RtmpEdge(host, port, rtmp_config.check_origin(args.origin),
-                                    Path(rtmp_config.check_words([str(prefix)], "--prefix")[0]),
-                                    hlsgate, rtmp_config.check_app(args.app))
+        rtmp_config.check_words([str(prefix)], "--prefix")
+        if args.ladder is not None:
+            rtmp_config.check_words([args.ladder], "--ladder", command=False)
+        edge = rtmp_config.RtmpEdge(host, port, rtmp_config.check_origin(args.origin), prefix, hlsgate,
+                                    rtmp_config.check_app(args.app), args.ladder)
     except (ConfigError, ValueError) as err:  # ValueError: shlex's unbalanced quote
         print(f"hlsgate rtmp-config: error: {err}", file=sys.stderr)
         return EXIT_USAGE

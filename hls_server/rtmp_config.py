@@ -62,6 +62,8 @@ class RtmpEdge:
     hlsgate: tuple[str, ...]
     """The argv that runs hlsgate (an absolute path first)."""
     app: str = DEFAULT_APP
+    ladder: str | None = None
+    """``hlsgate publish --ladder`` (``720p,480p``), or its default ladder."""
 
     @property
     def pull_host(self) -> str:
@@ -80,7 +82,8 @@ def nginx_config(edge: RtmpEdge) -> str:
     """The complete nginx configuration, ready for ``nginx -c FILE -g 'daemon off;'``."""
     prefix = edge.prefix
     pull = f"rtmp://{edge.pull_host}:{edge.port}/{edge.app}/$name"
-    command = " ".join([*edge.hlsgate, "publish", pull, "--stream=$name", f"--server={edge.origin}",
+    ladder = [f"--ladder={edge.ladder}"] if edge.ladder else []
+    command = " ".join([*edge.hlsgate, "publish", pull, "--stream=$name", f"--server={edge.origin}", *ladder,
                         "--rtmp-args=$args"])
     return f"""\
 # nginx-rtmp as hlsgate's RTMP edge, written by `hlsgate rtmp-config` (hlsgate {__version__}). Run it as it is:
@@ -179,15 +182,16 @@ def check_app(app: str) -> str:
     return app
 
 
-def check_words(words: Sequence[str], what: str) -> tuple[str, ...]:
-    """Words nginx reads as one argument each and nginx-rtmp's exec passes on as they are."""
+def check_words(words: Sequence[str], what: str, *, command: bool = True) -> tuple[str, ...]:
+    """Words nginx reads as one argument each and nginx-rtmp's exec passes on as they are; a ``command`` begins
+    with an absolute path."""
     if not words:
         raise ConfigError(f"{what} is empty")
     for word in words:
         if not SAFE_WORD.fullmatch(word):
             raise ConfigError(f"{what}: {word!r} holds characters nginx would read otherwise (spaces, quotes, $, ;, "
                               "braces): use a path without them")
-    if not words[0].startswith("/"):
+    if command and not words[0].startswith("/"):
         raise ConfigError(f"{what}: {words[0]!r} is not an absolute path (nginx runs it with an empty PATH)")
     return tuple(words)
 

@@ -164,6 +164,10 @@ def test_the_command_prints_the_configuration(tmp_path: Path) -> None:
     assert f"exec_push {sys.executable} -m hls_server.cli publish " in default.stdout or \
         f"exec_push {Path(sys.executable).parent / 'hlsgate'} publish " in default.stdout
     assert f"pid {Path.cwd()}/nginx.pid;" in default.stdout
+    ladder = hlsgate("rtmp-config", "--listen", "1935", "--origin", "http://127.0.0.1:8080", "--ladder", "720p,360p",
+                     "--hlsgate", "/opt/hlsgate/bin/hlsgate", "--prefix", "/srv/rtmp")
+    assert ladder.stdout == EXPECTED.replace("--server=http://127.0.0.1:8080 ",
+                                             "--server=http://127.0.0.1:8080 --ladder=720p,360p ")
 
 
 @pytest.mark.parametrize(("args", "says"), [
@@ -173,6 +177,7 @@ def test_the_command_prints_the_configuration(tmp_path: Path) -> None:
     (["--listen", "1935", "--origin", "http://127.0.0.1:8080", "--hlsgate", "hlsgate"], "--hlsgate"),
     (["--listen", "1935", "--origin", "http://127.0.0.1:8080", "--hlsgate", "'/opt/x"], "quotation"),
     (["--listen", "1935", "--origin", "http://127.0.0.1:8080", "--prefix", "/srv/my rtmp"], "--prefix"),
+    (["--listen", "1935", "--origin", "http://127.0.0.1:8080", "--ladder", "720p;360p"], "--ladder"),
 ])
 def test_the_command_refuses_in_one_line(args: list[str], says: str) -> None:
     done = hlsgate("rtmp-config", *args)

@@ -10,23 +10,26 @@ publisher stops. The whole way to a viewer (the real ``hlsgate publish`` and the
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import pytest
 
 from transcode.toolchain import Toolchain
 
 from .conftest import OTHER_SECRET, make_token
-from .rtmp import Nginx, files_under, free_port, publish, running_nginx
-from .serving import ACCESS_LINE, Served, hlsgate, serving
+from .rtmp import STOP_SECONDS, Nginx, files_under, free_port, publish, publish_argv, running_nginx
+from .serving import ACCESS_LINE, Served, hlsgate, http, serving
 
 REFUSED_WITHIN = 5.0  # seconds: a refused ffmpeg ends at once; this bounds a loaded machine, not the usual time
 EXEC_SECONDS = 10.0
+MAX_STREAM_KEY = 255  # NGX_RTMP_MAX_NAME, less its NUL
 POLL_SECONDS = 0.05
 
 # nginx runs this instead of hlsgate: it writes down its argv and, when nginx ends it, the signal.
@@ -115,6 +118,8 @@ def publish_token(stream: str, **claims: Any) -> str:
     ("a forged token", "r6?token={forged}", 401),
     ("two different tokens", "r7?token={good}&token={good2}", 401),
     ("a name that is no stream id", "r.8?token={good}", 400),
+    # nginx-rtmp keeps 255 bytes of a stream key: a valid token cut short is refused, never half-trusted
+    (f"a stream key over {MAX_STREAM_KEY} bytes", "r9" + "x" * 60 + "?token={good}", 401),
 ])
 def test_refused_clients_are_dropped_and_nothing_is_written(toolchain: Toolchain, edge: Edge, case: str, key: str,
                                                             status: int) -> None:
@@ -124,7 +129,9 @@ def test_refused_clients_are_dropped_and_nothing_is_written(toolchain: Toolchain
               "forged": make_token(OTHER_SECRET, type="publish", streamId=stream),
               "good": publish_token(stream, jti="a"), "good2": publish_token(stream, jti="b")}
     before = len(edge.callbacks())
-    published = publish(toolchain.ffmpeg, edge.nginx.url("live", key.format(**tokens)), seconds=5.0)
+    key = key.format(**tokens)
+    assert len(key) > MAX_STREAM_KEY or "x" * 60 not in key
+    published = publish(toolchain.ffmpeg, edge.nginx.url("live", key), seconds=5.0)
     assert published.code not in (0, None), f"{case}: ffmpeg was not dropped: {published.stderr}"
     assert published.seconds < REFUSED_WITHIN, f"{case}: dropped only after {published.seconds:.1f}s"
     assert edge.callbacks_since(before, 1) == [("/rtmp/on_publish", status)], case
@@ -157,3 +164,55 @@ def test_a_publish_token_in_the_tcurl_is_accepted(toolchain: Toolchain, edge: Ed
     published = publish(toolchain.ffmpeg, edge.nginx.url("live", "a2"), seconds=1.0, extra=("-rtmp_tcurl", tcurl))
     assert published.code == 0, published.stderr
     assert edge.callbacks_since(before, 2) == [("/rtmp/on_publish", 204), ("/rtmp/on_publish_done", 204)]
+
+
+# -- the whole way: OBS -> nginx-rtmp -> hlsgate publish -> PUT /ingest -> a viewer -------------------------------
+
+LIVE_SECONDS = 40.0  # the publisher's longest run; the test stops it as soon as a viewer has played
+LISTED_SECONDS = 30.0  # from the first RTMP byte to a master playlist: the transcoder starts, two segments land
+ENDED_SECONDS = 15.0
+NEEDS_BOTH = ("needs `hlsgate publish` (branch livetx) and PUT /ingest (branch ingest); the lead removes this mark "
+              "once both are merged")
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=NEEDS_BOTH)
+def test_an_rtmp_publisher_goes_live_and_a_viewer_plays_it(toolchain: Toolchain, tmp_path: Path) -> None:
+    assert hlsgate("publish", "--help").code == 0, "no `hlsgate publish` (branch livetx)"
+    media = tmp_path / "media"
+    media.mkdir()
+    with serving(tmp_path / "serve", "--media-root", str(media)) as served:
+        status, _ = http(f"{served.url}/ingest/probe/index.m3u8", method="PUT")
+        assert status not in (404, 405), "no PUT /ingest route (branch ingest)"
+        port = free_port()
+        config = rtmp_config("--listen", f"127.0.0.1:{port}", "--origin", served.url, "--ladder", "240p",
+                             "--prefix", str(tmp_path / "nginx"))
+        with running_nginx(tmp_path / "nginx", config, port) as nginx:
+            url = nginx.url("live", f"live1?token={publish_token('live1')}")
+            publisher = subprocess.Popen(publish_argv(toolchain.ffmpeg, url, LIVE_SECONDS), stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                play = make_token(type="play", streamId="live1")
+                master = wait_for(f"{served.url}/hls/live1/master.m3u8?token={play}", LISTED_SECONDS)
+                variant = next(line for line in master.splitlines() if line and not line.startswith("#"))
+                base = f"{served.url}/hls/live1/"
+                media_playlist = wait_for(urljoin(base, variant), LISTED_SECONDS)
+                segment = next(line for line in media_playlist.splitlines() if line and not line.startswith("#"))
+                status, body = http(urljoin(urljoin(base, variant), segment))
+                assert status == 200 and body[:1] == b"\x47", "a viewer gets an MPEG-TS segment"
+            finally:
+                publisher.terminate()
+                publisher.wait(timeout=STOP_SECONDS)
+            ended = wait_for(urljoin(base, variant), ENDED_SECONDS, until=lambda text: "#EXT-X-ENDLIST" in text)
+            assert "#EXT-X-ENDLIST" in ended, "on_publish_done ends the stream"
+
+
+def wait_for(url: str, seconds: float, until: Any = None) -> str:
+    """The body of ``url`` once it answers 200 (and ``until(body)`` holds), or an AssertionError at the deadline."""
+    deadline = time.monotonic() + seconds
+    while True:
+        status, body = http(url)
+        text = body.decode("utf-8", "replace")
+        if status == 200 and (until is None or until(text)):
+            return text
+        assert time.monotonic() < deadline, f"{url.partition('?')[0]}: {status} after {seconds}s"
+        time.sleep(0.25)
