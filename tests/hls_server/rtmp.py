@@ -76,7 +76,7 @@ def running_nginx(prefix: Path, config: str, port: int) -> Iterator[Nginx]:
     directives = "daemon off;" + (" user root;" if os.geteuid() == 0 else "")
     argv = [NGINX, "-c", str(conf), "-g", directives]
     with (prefix / "nginx.stderr").open("wb") as stderr:
-        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr)
+        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr, cwd=prefix)
     nginx = Nginx(process, prefix, port)
     try:
         _wait_for_port(nginx)

@@ -156,6 +156,18 @@ def test_a_publish_token_in_the_stream_key_is_accepted_and_transcoded(toolchain:
     assert edge.callbacks_since(before, 2) == [("/rtmp/on_publish", 204), ("/rtmp/on_publish_done", 204)]
 
 
+def test_a_stream_key_cannot_make_nginx_write_a_file(toolchain: Toolchain, edge: Edge) -> None:
+    """nginx-rtmp's exec reads an argument beginning with > as a redirection: ``$args`` glued to its flag is not one.
+    (With a bare ``"$args"`` argument, this stream key made nginx create the file ``pwned&token=...``.)"""
+    token = publish_token("a3")
+    published = publish(toolchain.ffmpeg, edge.nginx.url("live", f"a3?>pwned&token={token}"), seconds=1.0)
+    assert published.code == 0, published.stderr
+    runs = edge.wait_runs(lambda runs: any("--stream=a3" in run["argv"] for run in runs))
+    [run] = [run for run in runs if "--stream=a3" in run["argv"]]
+    assert run["argv"][-1] == f"--rtmp-args=>pwned&token={token}"
+    assert not [p.name for p in edge.nginx.prefix.iterdir() if p.name.startswith("pwned")]  # nginx's folder
+
+
 def test_a_publish_token_in_the_tcurl_is_accepted(toolchain: Toolchain, edge: Edge) -> None:
     """The other style: server rtmp://host:port/live?token=JWT, stream key a2."""
     token = publish_token("a2")
