@@ -1,5 +1,5 @@
-"""nginx-rtmp's callbacks, read strictly: what ``on_publish`` and ``on_publish_done`` say, and which RTMP session
-holds each stream.
+"""nginx-rtmp's callbacks, read strictly: who may call them, what ``on_publish`` and ``on_publish_done`` say, and
+which RTMP session holds each stream.
 
 nginx-rtmp (``ngx_rtmp_notify_module``) POSTs a form (``application/x-www-form-urlencoded``) in this order: the
 session it escaped itself (``app``, ``flashver``, ``swfurl``, ``tcurl``, ``pageurl``, ``addr``, ``clientid``), then
@@ -10,11 +10,13 @@ So a client can append any field it likes. The token is read from those argument
 everywhere (:class:`Credentials`). A field nginx sets that comes twice is refused: which one nginx meant is exactly
 the ambiguity not to guess.
 
-Pure: no HTTP here. The web layer (``web/routes/rtmp.py``) checks who calls, asks the gate, and answers.
+Pure: no HTTP here. The web layer (``web/routes/rtmp.py``) asks these and the gate, and answers.
 """
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
@@ -80,6 +82,32 @@ def _tcurl_tokens(tcurl: str) -> list[str]:
     except ValueError:  # an unbalanced IPv6 bracket, say
         raise BadRequest("the RTMP client's tcUrl is not a URL") from None
     return [value for key, value in parse_qsl(query, keep_blank_values=True) if key == QUERY_PARAM]
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True, slots=True)
+class Callers:
+    """Who may call the callbacks (``rtmp.callers``): addresses and networks, parsed once."""
+
+    networks: tuple[Network, ...]
+
+    @classmethod
+    def of(cls, callers: Iterable[str]) -> Callers:
+        return cls(tuple(ipaddress.ip_network(caller, strict=False) for caller in callers))
+
+    def allow(self, peer: str | None) -> bool:
+        """Whether the TCP peer's address ``peer`` is one of them (a forwarded header is never a peer)."""
+        if peer is None:
+            return False
+        try:
+            address = ipaddress.ip_address(peer.partition("%")[0])  # an IPv6 zone is no part of the address
+        except ValueError:
+            return False
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        return any(address in network for network in self.networks)
 
 
 class RtmpSessions:

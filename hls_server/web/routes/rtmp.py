@@ -9,9 +9,7 @@ client on any other answer (401, 403, 400, 409). The body, which holds the token
 
 from __future__ import annotations
 
-import ipaddress
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -19,12 +17,18 @@ from aiohttp import web
 
 from ...core.errors import Forbidden
 from ...core.grants import Action, Grant, Target
-from ...core.rtmp import ON_PUBLISH_DONE_PATH, ON_PUBLISH_PATH, PUBLISH, PUBLISH_DONE, RtmpSessions, parse_callback
+from ...core.rtmp import (
+    ON_PUBLISH_DONE_PATH,
+    ON_PUBLISH_PATH,
+    PUBLISH,
+    PUBLISH_DONE,
+    Callers,
+    RtmpSessions,
+    parse_callback,
+)
 from ..context import SERVICES, Services
 
 log = logging.getLogger(__name__)
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class LiveRegistry(Protocol):
@@ -44,7 +48,7 @@ def live_registry(services: Services) -> LiveRegistry | None:
 
 @dataclass(frozen=True, slots=True)
 class RtmpCallbacks:
-    callers: tuple[Network, ...]
+    callers: Callers
     sessions: RtmpSessions
     live: LiveRegistry | None
 
@@ -54,31 +58,14 @@ RTMP = web.AppKey("rtmp", RtmpCallbacks)
 
 def add_routes(app: web.Application) -> None:
     services = app[SERVICES]
-    app[RTMP] = RtmpCallbacks(networks(services.settings.rtmp_callers), RtmpSessions(), live_registry(services))
+    app[RTMP] = RtmpCallbacks(Callers.of(services.settings.rtmp_callers), RtmpSessions(), live_registry(services))
     app.router.add_post(ON_PUBLISH_PATH, _on_publish)
     app.router.add_post(ON_PUBLISH_DONE_PATH, _on_publish_done)
 
 
-def networks(callers: Sequence[str]) -> tuple[Network, ...]:
-    return tuple(ipaddress.ip_network(caller, strict=False) for caller in callers)
-
-
-def caller_allowed(remote: str | None, callers: Sequence[Network]) -> bool:
-    """Whether the peer address ``remote`` (never a forwarded header) is in ``callers``."""
-    if remote is None:
-        return False
-    try:
-        address = ipaddress.ip_address(remote.partition("%")[0])  # an IPv6 zone is no part of the address
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return any(address in network for network in callers)
-
-
 def _callbacks(request: web.Request) -> RtmpCallbacks:
     callbacks = request.app[RTMP]
-    if not caller_allowed(request.remote, callbacks.callers):
+    if not callbacks.callers.allow(request.remote):
         raise Forbidden("only nginx-rtmp may call the RTMP callbacks: add its address to rtmp.callers")
     return callbacks
 

@@ -7,7 +7,7 @@ import pytest
 
 from hls_server.core.auth.credentials import Credentials
 from hls_server.core.errors import BadRequest, TokenConflict, TokenMissing
-from hls_server.core.rtmp import PUBLISH, PUBLISH_DONE, RtmpCall, RtmpSessions, parse_callback
+from hls_server.core.rtmp import PUBLISH, PUBLISH_DONE, Callers, RtmpCall, RtmpSessions, parse_callback
 
 from ..rtmp import nginx_form
 
@@ -94,3 +94,14 @@ def test_the_first_session_holds_a_stream_until_its_own_done() -> None:
     assert not sessions.release("s1", first)
     sessions.claim("s1", second)  # free again: the next session holds it
     assert sessions.release("s1", second)
+
+
+@pytest.mark.parametrize(("peer", "allowed"), [
+    ("127.0.0.1", True), ("127.8.9.10", True), ("::1", True), ("::ffff:127.0.0.1", True), ("10.0.0.5", True),
+    ("10.1.200.3", True), ("10.0.0.6", False), ("192.168.0.1", False), ("::2", False), ("fe80::1%eth0", False),
+    ("", False), ("localhost", False), ("not an address", False), (None, False),
+])
+def test_callers(peer: str | None, allowed: bool) -> None:
+    callers = Callers.of(["127.0.0.0/8", "::1", "10.0.0.5", "10.1.0.0/16"])
+    assert callers.allow(peer) is allowed
+    assert not Callers.of([]).allow(peer)
