@@ -160,8 +160,10 @@ def test_a_stream_key_cannot_make_nginx_write_a_file(toolchain: Toolchain, edge:
     """nginx-rtmp's exec reads an argument beginning with > as a redirection: ``$args`` glued to its flag is not one.
     (With a bare ``"$args"`` argument, this stream key made nginx create the file ``pwned&token=...``.)"""
     token = publish_token("a3")
+    before = len(edge.callbacks())
     published = publish(toolchain.ffmpeg, edge.nginx.url("live", f"a3?>pwned&token={token}"), seconds=1.0)
     assert published.code == 0, published.stderr
+    assert edge.callbacks_since(before, 2) == [("/rtmp/on_publish", 204), ("/rtmp/on_publish_done", 204)]
     runs = edge.wait_runs(lambda runs: any("--stream=a3" in run["argv"] for run in runs))
     [run] = [run for run in runs if "--stream=a3" in run["argv"]]
     assert run["argv"][-1] == f"--rtmp-args=>pwned&token={token}"
