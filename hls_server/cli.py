@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import os
+import shlex
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     transcode_cli.add_parsers(subparsers)
     demo.add_parser(subparsers)
     _add_server_parsers(subparsers)
+    _add_rtmp_config_parser(subparsers)
     return parser
 
 
@@ -64,6 +66,25 @@ def _add_server_parsers(subparsers: argparse._SubParsersAction[argparse.Argument
     a.add_argument("--ttl", type=int, metavar="SECONDS", help="lifetime (default and maximum admin.max_lifetime, 300)")
     _add_config(a)
     a.set_defaults(handler=run_admin_token)
+
+
+def _add_rtmp_config_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    r = subparsers.add_parser(
+        "rtmp-config", help="print an nginx configuration that makes nginx-rtmp hlsgate's RTMP edge (OBS)",
+        description="Print a complete nginx configuration (Debian's libnginx-mod-rtmp): RTMP clients publish to "
+                    "rtmp://HOST:PORT/APP with the stream key STREAM?token=PUBLISH_TOKEN; the origin checks the "
+                    "token (on_publish) and each accepted stream is transcoded by 'hlsgate publish' and pushed to "
+                    "the origin. Run it with: nginx -c FILE -g 'daemon off;'. docs/rtmp.md says more.")
+    r.add_argument("--listen", required=True, metavar="HOST:PORT", help="where nginx takes RTMP, e.g. 0.0.0.0:1935")
+    r.add_argument("--origin", required=True, metavar="URL",
+                   help="the origin's plain-http base URL, e.g. http://127.0.0.1:8080 (callbacks and pushes)")
+    r.add_argument("--app", default="live", help="the RTMP application name (default live)")
+    r.add_argument("--hlsgate", metavar="CMD",
+                   help="how nginx runs hlsgate, an absolute path (default: this hlsgate)")
+    r.add_argument("--prefix", metavar="DIR", help="folder for nginx's pid and logs (default: the current one)")
+    r.add_argument("--ladder", metavar="RUNGS", help="the ladder hlsgate publish encodes, e.g. 720p,360p "
+                                                     "(default: its own)")
+    r.set_defaults(handler=run_rtmp_config)
 
 
 # The settings `hlsgate serve` takes as flags: the rows of the settings table that name one.
@@ -166,6 +187,26 @@ def run_admin_token(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         print(f"hlsgate admin-token: error: {err}", file=sys.stderr)
         return EXIT_USAGE
     print(minted.token)
+    return 0
+
+
+def run_rtmp_config(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    from . import rtmp_config
+
+    try:
+        host, port = rtmp_config.parse_listen(args.listen)
+        hlsgate = (rtmp_config.check_words(shlex.split(args.hlsgate), "--hlsgate") if args.hlsgate is not None
+                   else rtmp_config.current_hlsgate())
+        prefix = Path(args.prefix or ".").absolute()
+        rtmp_config.check_words([str(prefix)], "--prefix")
+        if args.ladder is not None:
+            rtmp_config.check_words([args.ladder], "--ladder", command=False)
+        edge = rtmp_config.RtmpEdge(host, port, rtmp_config.check_origin(args.origin), prefix, hlsgate,
+                                    rtmp_config.check_app(args.app), args.ladder)
+    except (ConfigError, ValueError) as err:  # ValueError: shlex's unbalanced quote
+        print(f"hlsgate rtmp-config: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    print(rtmp_config.nginx_config(edge), end="")
     return 0
 
 

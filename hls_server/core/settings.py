@@ -50,6 +50,7 @@ DEFAULT_MAX_SEGMENT_BYTES = 64 << 20  # a 2 s segment of a 4K ladder's top rung 
 DEFAULT_MAX_PLAYLIST_BYTES = 1 << 20  # ~90 bytes a segment with PROGRAM-DATE-TIME: a 6 h DVR window of 2 s ones
 DEFAULT_BODY_TIMEOUT = 10.0  # seconds an ingest body may stall; ffmpeg sends a segment as soon as it is cut
 DEFAULT_END_AFTER = 3.0  # target durations without a write before a live stream is ended
+DEFAULT_RTMP_CALLERS = ("127.0.0.0/8", "::1")  # nginx-rtmp beside the origin
 
 HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
 RSA_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
@@ -136,6 +137,7 @@ class Settings:
     public_url: str | None = None  # scheme://host[:port][/prefix] for absolute URLs; None: from each request
     player: PlayerSettings = PlayerSettings()
     ingest: IngestSettings = IngestSettings()
+    rtmp_callers: tuple[str, ...] = DEFAULT_RTMP_CALLERS  # who may call the nginx-rtmp callbacks (/rtmp/...)
 
 
 # -- the table -----------------------------------------------------------------------------------------------
@@ -342,6 +344,16 @@ def _player_dir(row: Setting, folder: Path) -> Path:
     return folder
 
 
+def _networks(row: Setting, value: tuple[str, ...]) -> tuple[str, ...]:
+    """each an IP address or network like 10.0.0.0/24."""
+    for item in value:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise _Invalid(f"{row.name}: {item!r} is not an IP address or network like 10.0.0.0/24") from None
+    return value
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -450,6 +462,9 @@ SETTINGS: tuple[Setting, ...] = (
             check=_renew_url, example="https://www.example.com/hls-token"),
     Setting("player.renew_before", Kind.INT, "seconds before expiry a player starts renewing",
             default=DEFAULT_RENEW_BEFORE, low=1, high=3600, example=30),
+    # RTMP (nginx-rtmp in front, docs/rtmp.md).
+    Setting("rtmp.callers", Kind.STRINGS, "addresses nginx-rtmp calls on_publish and on_publish_done from "
+            "(nobody else may)", default=DEFAULT_RTMP_CALLERS, check=_networks, example=("10.0.0.5", "10.1.0.0/16")),
 )
 BY_NAME: dict[str, Setting] = {row.name: row for row in SETTINGS}
 # Environment variables and the setting each one fills.
@@ -725,6 +740,7 @@ def _build(v: _Values, serving: bool) -> Settings:
         ingest=IngestSettings(max_segment_bytes=v.integer("ingest.max_segment_bytes"),
                               max_playlist_bytes=v.integer("ingest.max_playlist_bytes"),
                               body_timeout=v.number("ingest.body_timeout"), end_after=v.number("live.end_after")),
+        rtmp_callers=v.strings("rtmp.callers"),
     )
 
 

@@ -11,9 +11,9 @@ from aiohttp import web
 from ..core.settings import Settings
 from .context import SERVICES, build_services, key_sources, live_reaper
 from .middleware import MAX_API_BODY_BYTES, edge
-from .routes import api, ingest, media, meta, player
+from .routes import api, ingest, media, meta, player, rtmp
 
-ROUTE_MODULES = (meta, media, api, player, ingest)
+ROUTE_MODULES = (meta, media, api, player, ingest, rtmp)
 
 
 def create_app(settings: Settings) -> web.Application:

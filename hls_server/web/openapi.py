@@ -677,6 +677,57 @@ def _ingest_paths() -> Json:
 
 
 @functools.cache
+def _rtmp_paths() -> Json:
+    form = "application/x-www-form-urlencoded"
+    fields = {
+        "call": {"type": "string", "description": "`publish` or `publish_done`, as the path says."},
+        "name": {**_ref("schemas", "StreamId"), "description": "The stream: the stream key before `?`."},
+        "token": {"type": "string", "description": "The publish token: the stream key's `?token=` (OBS: "
+                                                    "`s1?token=JWT`), which nginx-rtmp appends as it was sent."},
+        "tcurl": {"type": "string", "description": "The client's tcUrl; its `?token=` counts too (the server "
+                                                   "URL `rtmp://host/live?token=JWT`). Two different tokens are "
+                                                   "refused."},
+        "clientid": {"type": "string", "description": "nginx's connection number of the RTMP session."},
+    }
+    body = {"required": True, "description": "What nginx-rtmp's notify module sends (`notify_method post`): its "
+                                             "session fields, then the client's own arguments.",
+            "content": {form: {"schema": {"type": "object", "required": ["call", "name"], "properties": fields}}}}
+    caller = ("Only from `rtmp.callers` (loopback by default): anyone else gets 403 before the body is read. "
+              "nginx-rtmp reads nothing but the status: 2xx accepts, anything else drops the RTMP client.")
+    refused = {"400": _ref("responses", "BadRequest"), "401": _ref("responses", "Unauthorized"),
+               "403": _ref("responses", "Forbidden"), "413": _ref("responses", "PayloadTooLarge")}
+    return {
+        "/rtmp/on_publish": {
+            "post": {
+                "operationId": "rtmpOnPublish",
+                "tags": ["rtmp"],
+                "summary": "May this RTMP client publish? (nginx-rtmp on_publish)",
+                "description": "Checks the client's publish token for the stream, as an ingest request would; "
+                               "the stream is then live. " + caller,
+                "security": NO_SECURITY,
+                "requestBody": body,
+                "responses": {"204": {"description": "Accepted: nginx-rtmp lets the client publish."},
+                              **refused,
+                              "409": {"description": "Another publisher is live on this stream."}},
+            },
+        },
+        "/rtmp/on_publish_done": {
+            "post": {
+                "operationId": "rtmpOnPublishDone",
+                "tags": ["rtmp"],
+                "summary": "An RTMP client stopped publishing (nginx-rtmp on_publish_done)",
+                "description": "Ends the stream at once, if this RTMP session is the one that made it live. "
+                               + caller,
+                "security": NO_SECURITY,
+                "requestBody": body,
+                "responses": {"204": {"description": "Noted."}, "400": _ref("responses", "BadRequest"),
+                              "403": _ref("responses", "Forbidden"), "413": _ref("responses", "PayloadTooLarge")},
+            },
+        },
+    }
+
+
+@functools.cache
 def openapi_document() -> dict[str, Any]:
     """The document (built once; shared, so callers must not change it)."""
     return {
@@ -696,7 +747,8 @@ def openapi_document() -> dict[str, Any]:
                                               "(needs a publish token)."},
             {"name": "player", "description": "The web player and its config (a viewer or admin token)."},
             {"name": "meta", "description": "Health and this document (no token)."},
+            {"name": "rtmp", "description": "nginx-rtmp's callbacks (only from rtmp.callers)."},
         ],
-        "paths": {**_api_paths(), **_media_paths()},
+        "paths": {**_api_paths(), **_media_paths(), **_rtmp_paths()},
         "components": _components(),
     }
