@@ -99,17 +99,17 @@ def _role(value: object) -> Role:
 
 async def _list_groups(request: web.Request) -> web.Response:
     services = await _admin(request)
-    groups = {name: sorted(streams) for name, streams in sorted(services.groups.snapshot.items())}
+    groups = {name: sorted(entry.streams) for name, entry in sorted(services.groups.snapshot.items())}
     return web.json_response({"groups": groups}, headers=NO_STORE)
 
 
 async def _get_group(request: web.Request) -> web.Response:
     services = await _admin(request)
     group = request.match_info["group"]
-    streams = services.groups.snapshot.get(group)
-    if streams is None:
+    entry = services.groups.snapshot.get(group)
+    if entry is None:
         raise NotFound(f"no group {group!r}")
-    return web.json_response({"group": group, "streams": sorted(streams)}, headers=NO_STORE)
+    return web.json_response({"group": group, "streams": sorted(entry.streams)}, headers=NO_STORE)
 
 
 async def _put_group(request: web.Request) -> web.Response:
@@ -118,8 +118,8 @@ async def _put_group(request: web.Request) -> web.Response:
     body = await _json_object(request)
     if set(body) != {"streams"}:
         raise BadRequest('the body must be {"streams": ["stream-id", ...]}')
-    streams = await services.groups.put(group, validate_members(body["streams"]))
-    return web.json_response({"group": group, "streams": sorted(streams)}, headers=NO_STORE)
+    entry = await services.groups.put(group, validate_members(body["streams"]))
+    return web.json_response({"group": group, "streams": sorted(entry.streams)}, headers=NO_STORE)
 
 
 async def _delete_group(request: web.Request) -> web.Response:
@@ -150,7 +150,7 @@ async def _list_streams(request: web.Request) -> web.Response:
             "codecs": r.codecs,
         } for r in info.renditions],
         "updated_at": info.updated_at,
-        "groups": sorted(g for g, members in groups.items() if info.id in members),
+        "groups": sorted(g for g, entry in groups.items() if info.id in entry.streams),
     } for info in found]
     return web.json_response({"streams": streams}, headers=NO_STORE)
 

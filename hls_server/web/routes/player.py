@@ -99,10 +99,10 @@ async def _player_config(request: web.Request) -> web.Response:
 
     loop = asyncio.get_running_loop()
     if group is not None:
-        members = services.groups.snapshot.get(group)
-        if members is None:
+        entry = services.groups.snapshot.get(group)
+        if entry is None:
             raise NotFound(f"no group {group!r}")
-        streams = await loop.run_in_executor(None, _describe_all, services, sorted(members))
+        streams = await loop.run_in_executor(None, _describe_all, services, sorted(entry.streams))
     else:
         info = await loop.run_in_executor(None, describe_stream, services.media, stream or "")
         if info is None:
