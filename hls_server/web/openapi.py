@@ -129,14 +129,22 @@ def _components() -> Json:
                     "type": "object",
                     "required": ["entries", "streams", "startIndex"],
                     "properties": {
-                        "group": {"$ref": "#/components/schemas/ScopeSecurity"},
+                        "group": {"allOf": [{"$ref": "#/components/schemas/ScopeSecurity"}], "properties": {
+                            "room": {"const": True, "description": "Present when the group is a room."}}},
                         "stream": {"$ref": "#/components/schemas/ScopeSecurity"},
                         "entries": {"type": "array", "items": {"$ref": "#/components/schemas/PlayerEntry"},
                                     "description": "One per rendition of every stream, in master playlist order."},
                         "streams": {"type": "array", "items": {
                             "type": "object", "required": ["id", "master", "entries"],
-                            "properties": {"id": stream_id, "master": {"type": "string", "format": "uri"},
-                                           "entries": {"type": "array", "items": {"type": "integer"}}}}},
+                            "properties": {"id": stream_id,
+                                           "master": {"type": "string", "format": "uri",
+                                                      "description": "The playlist at the stream's root: "
+                                                                     "master.m3u8, or a single rendition's "
+                                                                     "index.m3u8."},
+                                           "entries": {"type": "array", "items": {"type": "integer"}},
+                                           "live": {"type": "boolean",
+                                                    "description": "Whether the stream is live now; absent "
+                                                                   "when the server cannot tell."}}}},
                         "startIndex": {"type": "integer", "minimum": 0},
                     },
                 },
@@ -472,17 +480,23 @@ def _api_paths() -> Json:
             "get": {
                 "operationId": "getPlayerConfig",
                 "tags": ["player"],
-                "summary": "A player config for a group or a stream",
+                "summary": "A player config for a group, a room or a stream",
                 "description": "For a viewer presenting a play token for that group or stream (`?token=` or "
                                "`Authorization`), the config carries that token. For an admin (`Authorization` "
                                "only) the server mints a fresh play token living `ttl` seconds. Anyone else gets "
                                "401 or 403: the endpoint never hands a token to an anonymous caller. Publish "
-                               "tokens are refused (403): a config is meant for viewers' browsers.",
+                               "tokens are refused (403): a config is meant for viewers' browsers. A room's config "
+                               "(`room`, or `group` naming a room) lists the room's published streams: its listed "
+                               "ones, then its own id and every `{room}-{participant}` stream in the media root.",
                 "security": [*VIEWER_SECURITY, *ADMIN_SECURITY],
                 "parameters": [
-                    {"name": "group", "in": "query", "description": "A group id (or give `stream`).",
+                    {"name": "group", "in": "query", "description": "A group id, rooms included (or give `room` "
+                                                                   "or `stream`).",
                      "schema": group_id},
-                    {"name": "stream", "in": "query", "description": "A stream id (or give `group`).",
+                    {"name": "room", "in": "query", "description": "A room id: a group stored as a room (404 "
+                                                                  "for a plain group).",
+                     "schema": group_id},
+                    {"name": "stream", "in": "query", "description": "A stream id (or give `group` or `room`).",
                      "schema": stream_id},
                     {"name": "ttl", "in": "query",
                      "description": "Admin callers only: the minted token's lifetime in seconds "

@@ -15,7 +15,7 @@ from ...core.catalog import scan_streams
 from ...core.errors import BadRequest, NotFound
 from ...core.grants import Action, Group, Role
 from ...core.groups import validate_members
-from ...core.names import ID_PATTERN, ID_RULE, MASTER_PLAYLIST, is_id
+from ...core.names import ID_PATTERN, ID_RULE, is_id
 from ..context import SERVICES, Services, credentials
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -158,7 +158,7 @@ async def _list_streams(request: web.Request) -> web.Response:
     groups = services.groups.snapshot
     streams = [{
         "id": info.id,
-        "master": f"/hls/{info.id}/{MASTER_PLAYLIST}",
+        "master": f"/hls/{info.id}/{info.playlist}",
         "renditions": [{
             "name": r.name,
             "playlist": f"/hls/{info.id}/{r.uri}",

@@ -270,6 +270,9 @@ async def test_real_answers_fit_the_documented_schemas(origin: Origin) -> None:
     documented(await api(origin, "PUT", "/api/v1/groups/room1", json={"room": True}), group, "put", 200)
     documented(await api(origin, "POST", tokens, json={"room": "room1", "type": "publish"}), tokens, "post", 201)
     documented(await api(origin, "POST", tokens, json={"room": "g1"}), tokens, "post", 404)
+    config = documented(await fetch(origin, "/api/v1/player-config", params={"room": "room1"}, headers=bearer()),
+                        "/api/v1/player-config", "get", 200)
+    assert config["source"]["group"]["room"] is True
     documented(await api(origin, "GET", "/api/v1/groups"), "/api/v1/groups", "get", 200)
     documented(await api(origin, "POST", tokens, json={"group": "g1", "type": "publish"}), tokens, "post", 201)
     streams = documented(await api(origin, "GET", "/api/v1/streams"), "/api/v1/streams", "get", 200)
