@@ -55,6 +55,8 @@ def _add_server_parsers(subparsers: argparse._SubParsersAction[argparse.Argument
     scope = t.add_mutually_exclusive_group(required=True)
     scope.add_argument("--stream", metavar="ID", help="a token for one stream (claim streamId)")
     scope.add_argument("--group", metavar="ID", help="a token for every stream of a group (claim group)")
+    scope.add_argument("--room", metavar="ID", help="a conference room token (claim roomId): with --type publish, "
+                                                    "publishes ID-<participant> streams and plays the room")
     t.add_argument("--type", choices=("play", "publish"), default="play", help="token type (default play)")
     t.add_argument("--ttl", type=int, metavar="SECONDS", help="lifetime (default tokens.default_ttl, 3600)")
     _add_config(t)
@@ -159,7 +161,7 @@ def run_serve(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 
 def run_token(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    scope = args.stream if args.stream is not None else args.group
+    scope = next(value for value in (args.stream, args.group, args.room) if value is not None)
     if not is_id(scope):
         print(f"hlsgate token: error: ids are {ID_RULE}", file=sys.stderr)
         return EXIT_USAGE
@@ -168,7 +170,7 @@ def run_token(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         if args.ttl is not None and not 1 <= args.ttl <= settings.max_token_ttl:
             raise ConfigError(f"--ttl must be within 1..{settings.max_token_ttl} seconds (tokens.max_ttl)")
         minted = Minter.from_settings(settings).viewer(Role(args.type), stream=args.stream, group=args.group,
-                                                       ttl=args.ttl, field="--ttl")
+                                                       room=args.room, ttl=args.ttl, field="--ttl")
     except HLSGateError as err:
         print(f"hlsgate token: error: {err}", file=sys.stderr)
         return EXIT_USAGE

@@ -28,7 +28,7 @@ PUBLIC_PUBLISH = Grant(Role.PUBLISH, public=True)
 
 
 class GroupSource(Protocol):
-    """What the gate reads group membership from (the group store's immutable snapshot)."""
+    """What the gate reads group membership and kind from (the group store's immutable snapshot)."""
 
     @property
     def snapshot(self) -> Groups: ...
@@ -63,8 +63,9 @@ class Gate:
                               "auth.jwks_url, auth.public_keys), or open ingest with --no-publish-auth")
         else:
             grant = await self._viewer_grant(credentials.present(), action, self._viewer)
-        if not allows(grant, action, target, self._groups.snapshot):
-            raise Forbidden(refusal(grant, action, target))
+        groups = self._groups.snapshot
+        if not allows(grant, action, target, groups):
+            raise Forbidden(refusal(grant, action, target, groups))
         return grant
 
     async def _admin_grant(self, credentials: Credentials) -> Grant:

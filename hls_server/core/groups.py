@@ -1,8 +1,15 @@
-"""Stream groups: which streams one group token opens. Stored by the server in one JSON file, written atomically.
+"""Stream groups and rooms: which streams one group token opens. Stored by the server in one JSON file, written
+atomically.
 
-Readers take :attr:`GroupStore.snapshot`, an immutable mapping replaced whole on every change, so the hot
-path never locks and never sees a half-applied update. Writes go to a temporary file in the same directory,
-are fsynced, then renamed over the old file: a crash leaves either the old groups or the new ones.
+A group lists its streams; a group stored as a room (Ant Media's conference room) also holds its participants'
+streams, ``{room}-{participant}``, and needs no listed streams (the rule is :func:`grants.allows`'s).
+
+Readers take :attr:`GroupStore.snapshot`, an immutable mapping (group id -> :class:`Group`) replaced whole on
+every change, so the hot path never locks and never sees a half-applied update. Writes go to a temporary file in
+the same directory, are fsynced, then renamed over the old file: a crash leaves either the old groups or the new
+ones. The file is ``{"version": 1, "groups": {id: [stream, ...]}, "rooms": [id, ...]}``: ``rooms`` (left out when
+there are none) names the groups that are rooms, so a server that predates rooms reads the file as plain groups
+(fewer rights, not more).
 """
 
 from __future__ import annotations
@@ -12,19 +19,18 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 from types import MappingProxyType
 
 from .errors import BadRequest, ConfigError
+from .grants import Group, Groups
 from .names import ID_RULE, is_id
 
 GROUPS_FILE = "groups.json"
 FORMAT_VERSION = 1
 MAX_STREAMS_PER_GROUP = 10_000
 MAX_GROUPS = 100_000
-
-Groups = Mapping[str, frozenset[str]]
 
 
 class GroupStore:
@@ -46,20 +52,24 @@ class GroupStore:
             groups = data["groups"] if isinstance(data, dict) and data.get("version") == FORMAT_VERSION else None
             if not isinstance(groups, dict):
                 raise ValueError("no groups table")
-            self.snapshot = MappingProxyType({name: validate_members(streams) for name, streams in groups.items()
-                                              if _check_name(name)})
-        except (ValueError, KeyError, BadRequest) as err:
+            rooms = data.get("rooms", [])
+            if not isinstance(rooms, list) or not set(rooms) <= set(groups):
+                raise ValueError("rooms must list groups of the groups table")
+            self.snapshot = MappingProxyType({name: Group(validate_members(streams), name in rooms)
+                                              for name, streams in groups.items() if _check_name(name)})
+        except (ValueError, KeyError, TypeError, BadRequest) as err:  # TypeError: an unhashable room name
             raise ConfigError(f"the groups file {self.path} is damaged ({err}); fix or move it away "
                               "(it is never overwritten while unreadable)") from err
 
-    async def put(self, group: str, streams: Iterable[str]) -> frozenset[str]:
+    async def put(self, group: str, streams: Iterable[str], *, room: bool = False) -> Group:
+        """Store ``group`` (replacing it whole: its kind too) with ``streams``; ``room``: it is a room."""
         _check_name(group)  # a name load() would refuse must never reach the file
-        members = validate_members(streams)
+        entry = Group(validate_members(streams), room)
         async with self._lock:
             if group not in self.snapshot and len(self.snapshot) >= MAX_GROUPS:
                 raise BadRequest(f"too many groups (at most {MAX_GROUPS})")
-            await self._commit({**self.snapshot, group: members})
-        return members
+            await self._commit({**self.snapshot, group: entry})
+        return entry
 
     async def delete(self, group: str) -> bool:
         async with self._lock:
@@ -68,15 +78,18 @@ class GroupStore:
             await self._commit({k: v for k, v in self.snapshot.items() if k != group})
             return True
 
-    async def _commit(self, groups: dict[str, frozenset[str]]) -> None:
+    async def _commit(self, groups: dict[str, Group]) -> None:
         await asyncio.get_running_loop().run_in_executor(None, self._write, groups)
         self.snapshot = MappingProxyType(groups)
 
-    def _write(self, groups: Mapping[str, frozenset[str]]) -> None:
+    def _write(self, groups: Groups) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        body = json.dumps({"version": FORMAT_VERSION,
-                           "groups": {name: sorted(streams) for name, streams in sorted(groups.items())}},
-                          indent=1).encode()
+        data: dict[str, object] = {"version": FORMAT_VERSION,
+                                   "groups": {name: sorted(entry.streams) for name, entry in sorted(groups.items())}}
+        rooms = sorted(name for name, entry in groups.items() if entry.room)
+        if rooms:  # without rooms, the file is exactly what a server from before rooms writes
+            data["rooms"] = rooms
+        body = json.dumps(data, indent=1).encode()
         fd, tmp = tempfile.mkstemp(prefix=f".{GROUPS_FILE}.", dir=self.path.parent)
         try:
             with os.fdopen(fd, "wb") as f:

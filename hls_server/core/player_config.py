@@ -3,14 +3,16 @@
 ``source.group.security.jwtoken`` (or ``source.stream``), one ``source.entries[]`` item per rendition with
 ``h5live.server.hls`` and ``h5live.security.jwtoken``, each stream's master playlist in ``source.streams``, and a
 ``security`` block saying when the token expires by the server's clock and where a fresh one comes from.
+A room's config says ``source.group.room: true``; where the server knows which streams are live, each item of
+``source.streams`` says ``"live": true|false``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .catalog import StreamInfo
-from .names import MASTER_PLAYLIST
 
 PLAYBACK_DEFAULTS = {"autoplay": True, "automute": True, "muted": True}
 STYLE_DEFAULTS = {"displayMutedAutoplay": True}
@@ -18,9 +20,10 @@ STYLE_DEFAULTS = {"displayMutedAutoplay": True}
 
 def player_config(streams: list[StreamInfo], *, base_url: str, token: str | None, expires_at: float | None,
                   group: str | None, stream: str | None, now: float, renew_url: str | None,
-                  renew_before: int) -> dict[str, Any]:
+                  renew_before: int, room: bool = False, live: Callable[[str], bool] | None = None) -> dict[str, Any]:
     """The H5Live-shaped config (pure). URLs carry no token: the player adds ``?token=`` to the playlist it
-    loads, and the origin carries it into every URI of the playlists it serves."""
+    loads, and the origin carries it into every URI of the playlists it serves. ``room``: ``group`` is a room.
+    ``live``: whether a stream is live now, when the server knows (else no ``live`` field)."""
     security = {"jwtoken": token} if token is not None else {}
     entries: list[dict[str, Any]] = []
     listed: list[dict[str, Any]] = []
@@ -41,11 +44,14 @@ def player_config(streams: list[StreamInfo], *, base_url: str, token: str | None
                 },
                 "h5live": {"server": {"hls": f"{base_url}/hls/{info.id}/{rendition.uri}"}, "security": security},
             })
-        listed.append({"id": info.id, "master": f"{base_url}/hls/{info.id}/{MASTER_PLAYLIST}",
-                       "entries": list(range(first, len(entries)))})
+        item: dict[str, Any] = {"id": info.id, "master": f"{base_url}/hls/{info.id}/{info.playlist}",
+                                "entries": list(range(first, len(entries)))}
+        if live is not None:
+            item["live"] = live(info.id)
+        listed.append(item)
     source: dict[str, Any] = {}
     if group is not None:
-        source["group"] = {"id": group, "security": security}
+        source["group"] = {"id": group, "security": security, **({"room": True} if room else {})}
     if stream is not None:
         source["stream"] = {"id": stream, "security": security}
     source.update({"entries": entries, "streams": listed, "startIndex": 0})

@@ -39,10 +39,12 @@ DESCRIPTION = f"""\
 hlsgate serves HLS streams (playlists and segments) to viewers holding a JWT, and offers a small REST API to mint
 those tokens, manage stream groups and list the published streams.
 
-**Viewer tokens** (type `play` or `publish`) open one stream (`streamId` claim) or every stream of a group (`group`
-claim). Send one as `?token=` on the master playlist URL: the origin copies it into every playlist and segment URL
-it serves, so a stock HLS player needs no change. An `Authorization: Bearer` header works as well. Two different
-tokens in one request are refused.
+**Viewer tokens** (type `play` or `publish`) open one stream (`streamId` claim), every stream of a group (`group`
+claim) or of a conference room (`roomId` claim, or a `streamId`/`group` naming a group stored as a room). A room's
+streams are its listed ones, its participants' `{{room}}-{{participant}}` and its own id; a room's publish token
+publishes the first two and plays them all. Send one as `?token=` on the master playlist URL: the origin copies it
+into every playlist and segment URL it serves, so a stock HLS player needs no change. An `Authorization: Bearer`
+header works as well. Two different tokens in one request are refused.
 
 **Admin tokens** open the REST API, in a header only (never in the URL, where logs and referrers would keep it):
 `Authorization: Bearer <jwt>`, the bare `Authorization: <jwt>` that Ant Media's JWT REST API filter sends, or OpenTok's
@@ -103,7 +105,7 @@ def _components() -> Json:
     group_id = _ref("schemas", "GroupId")
     schemas: Json = {
         "StreamId": _id_schema("stream", ["s1", "lobby-cam_2"]),
-        "GroupId": _id_schema("group", ["conference", "paid_tier"]),
+        "GroupId": _id_schema("group or room", ["conference", "paid_tier"]),
         "Error": {
             "type": "object",
             "description": "Every error answer of the origin.",
@@ -127,14 +129,22 @@ def _components() -> Json:
                     "type": "object",
                     "required": ["entries", "streams", "startIndex"],
                     "properties": {
-                        "group": {"$ref": "#/components/schemas/ScopeSecurity"},
+                        "group": {"allOf": [{"$ref": "#/components/schemas/ScopeSecurity"}], "properties": {
+                            "room": {"const": True, "description": "Present when the group is a room."}}},
                         "stream": {"$ref": "#/components/schemas/ScopeSecurity"},
                         "entries": {"type": "array", "items": {"$ref": "#/components/schemas/PlayerEntry"},
                                     "description": "One per rendition of every stream, in master playlist order."},
                         "streams": {"type": "array", "items": {
                             "type": "object", "required": ["id", "master", "entries"],
-                            "properties": {"id": stream_id, "master": {"type": "string", "format": "uri"},
-                                           "entries": {"type": "array", "items": {"type": "integer"}}}}},
+                            "properties": {"id": stream_id,
+                                           "master": {"type": "string", "format": "uri",
+                                                      "description": "The playlist at the stream's root: "
+                                                                     "master.m3u8, or a single rendition's "
+                                                                     "index.m3u8."},
+                                           "entries": {"type": "array", "items": {"type": "integer"}},
+                                           "live": {"type": "boolean",
+                                                    "description": "Whether the stream is live now; absent "
+                                                                   "when the server cannot tell."}}}},
                         "startIndex": {"type": "integer", "minimum": 0},
                     },
                 },
@@ -178,16 +188,21 @@ def _components() -> Json:
         },
         "TokenRequest": {
             "type": "object",
-            "description": "Which stream or group the token opens, what it may do, and how long it lives. Give "
-                           "exactly one of `stream` and `group`, and at most one of `ttl` and `expires_at`.",
+            "description": "Which stream, group or room the token opens, what it may do, and how long it lives. "
+                           "Give exactly one of `stream`, `group` and `room`, and at most one of `ttl` and "
+                           "`expires_at`.",
             "additionalProperties": False,
-            "oneOf": [{"required": ["stream"]}, {"required": ["group"]}],
+            "oneOf": [{"required": ["stream"]}, {"required": ["group"]}, {"required": ["room"]}],
             "not": {"required": ["ttl", "expires_at"]},
             "properties": {
                 "stream": {**stream_id, "description": "The one stream the token opens."},
                 "group": {**group_id, "description": "A stored group (create it first with PUT "
                                                      "/api/v1/groups/{group}). The token opens the group's streams "
                                                      "as they are when each request arrives."},
+                "room": {**group_id, "description": "A stored room (PUT /api/v1/groups/{group} with "
+                                                    "`\"room\": true`); the token carries a `roomId` claim. A "
+                                                    "publish token publishes `{room}-{participant}` streams and "
+                                                    "the room's listed ones, and plays every stream of the room."},
                 "type": {"type": "string", "enum": ["play", "publish"], "default": "play",
                          "description": "`play` reads the stream; `publish` may also publish it (and play it)."},
                 "ttl": {"type": "integer", "minimum": 1, "default": DEFAULT_TOKEN_TTL,
@@ -198,20 +213,22 @@ def _components() -> Json:
                                "description": "Expiry as a unix timestamp in seconds, instead of `ttl`: in the "
                                               "future and at most `tokens.max_ttl` seconds away."},
             },
-            "examples": [{"stream": "s1", "type": "play", "ttl": 3600}, {"group": "conference", "ttl": 600}],
+            "examples": [{"stream": "s1", "type": "play", "ttl": 3600}, {"group": "paid_tier", "ttl": 600},
+                         {"room": "conference", "type": "publish", "ttl": 3600}],
         },
         "TokenResponse": {
             "type": "object",
-            "description": "A freshly signed viewer token and what it grants. Its claims are `type`, `streamId` "
-                           "or `group`, `iat`, `exp` and a unique `jti`.",
+            "description": "A freshly signed viewer token and what it grants. Its claims are `type`, `streamId`, "
+                           "`group` or `roomId`, `iat`, `exp` and a unique `jti`.",
             "required": ["token", "type", "expires_at"],
             "additionalProperties": False,
-            "oneOf": [{"required": ["stream"]}, {"required": ["group"]}],
+            "oneOf": [{"required": ["stream"]}, {"required": ["group"]}, {"required": ["room"]}],
             "properties": {
                 "token": {"type": "string", "description": "The JWT (HS256). Treat it as a password."},
                 "type": {"type": "string", "enum": ["play", "publish"]},
                 "stream": stream_id,
                 "group": group_id,
+                "room": group_id,
                 "expires_at": {"type": "integer", "description": "The token's `exp`, unix seconds."},
             },
         },
@@ -230,33 +247,41 @@ def _components() -> Json:
         },
         "GroupRequest": {
             "type": "object",
-            "description": "The complete member list of a group; it replaces the previous one. Duplicates are "
-                           "dropped. The streams need not be published yet.",
-            "required": ["streams"],
+            "description": "The complete member list of a group, and its kind; it replaces the previous group "
+                           "whole (a room put without `\"room\": true` becomes a plain group). Duplicates are "
+                           "dropped. The streams need not be published yet. A room needs no listed streams: its "
+                           "participants publish `{room}-{participant}`.",
+            "anyOf": [{"required": ["streams"]}, {"required": ["room"], "properties": {"room": {"const": True}}}],
             "additionalProperties": False,
             "properties": {
                 "streams": {"type": "array", "items": stream_id, "maxItems": MAX_STREAMS_PER_GROUP},
+                "room": {"type": "boolean", "default": False,
+                         "description": "A conference room: tokens for it also open `{room}-{participant}` "
+                                        "streams and the room's own id."},
             },
-            "examples": [{"streams": ["s1", "s2"]}],
+            "examples": [{"streams": ["s1", "s2"]}, {"room": True}, {"streams": ["stage"], "room": True}],
         },
         "Group": {
             "type": "object",
-            "required": ["group", "streams"],
+            "required": ["group", "streams", "room"],
             "additionalProperties": False,
             "properties": {
                 "group": group_id,
                 "streams": {"type": "array", "items": stream_id, "uniqueItems": True,
-                            "description": "The members, sorted."},
+                            "description": "The listed members, sorted."},
+                "room": {"type": "boolean", "description": "Whether the group is a conference room."},
             },
         },
         "GroupList": {
             "type": "object",
-            "required": ["groups"],
+            "required": ["groups", "rooms"],
             "additionalProperties": False,
             "properties": {
-                "groups": {"type": "object", "description": "Every group id with its sorted members.",
+                "groups": {"type": "object", "description": "Every group id (rooms too) with its sorted members.",
                            "propertyNames": group_id,
                            "additionalProperties": {"type": "array", "items": stream_id, "uniqueItems": True}},
+                "rooms": {"type": "array", "items": group_id, "uniqueItems": True,
+                          "description": "The groups that are rooms, sorted."},
             },
         },
         "Rendition": {
@@ -396,7 +421,7 @@ def _api_paths() -> Json:
                 "operationId": "createToken",
                 "tags": ["tokens"],
                 "summary": "Mint a viewer token",
-                "description": "Signs a play or publish token for one stream or for a group with the viewer "
+                "description": "Signs a play or publish token for one stream, a group or a room with the viewer "
                                "signing secret. Unknown fields are refused, so a misspelt `expires_at` cannot "
                                "silently give a token the default lifetime.",
                 "security": ADMIN_SECURITY,
@@ -415,7 +440,8 @@ def _api_paths() -> Json:
                 "summary": "Mint a viewer token, Ant Media style",
                 "description": "Ant Media Server's `getJwtTokenV2`, for tools written against it: the same "
                                "token as `POST /api/v1/tokens` for one stream, answered as Ant Media's `Token` "
-                               "object. Both query parameters are required.",
+                               "object. Both query parameters are required. For a stored room's id, a publish "
+                               "token is Ant Media's conference room token (it publishes and plays the room).",
                 "security": ADMIN_SECURITY,
                 "parameters": [
                     {"name": "expireDate", "in": "query", "required": True,
@@ -454,10 +480,10 @@ def _api_paths() -> Json:
             "put": {
                 "operationId": "putGroup",
                 "tags": ["groups"],
-                "summary": "Create or replace a group",
-                "description": "Stores the group's complete member list (written to disk atomically before the "
-                               "answer). Tokens for the group follow the change from their next request: a "
-                               "stream removed here stops playing with them.",
+                "summary": "Create or replace a group or room",
+                "description": "Stores the group's complete member list and kind (written to disk atomically "
+                               "before the answer). Tokens for the group follow the change from their next "
+                               "request: a stream removed here stops playing with them.",
                 "security": ADMIN_SECURITY,
                 "requestBody": {"required": True, **_json_body("GroupRequest", "The members.")},
                 "responses": {"200": _json_body("Group", "The group as stored."), **_admin_errors(400, 413)},
@@ -475,17 +501,23 @@ def _api_paths() -> Json:
             "get": {
                 "operationId": "getPlayerConfig",
                 "tags": ["player"],
-                "summary": "A player config for a group or a stream",
+                "summary": "A player config for a group, a room or a stream",
                 "description": "For a viewer presenting a play token for that group or stream (`?token=` or "
                                "`Authorization`), the config carries that token. For an admin (`Authorization` "
                                "only) the server mints a fresh play token living `ttl` seconds. Anyone else gets "
                                "401 or 403: the endpoint never hands a token to an anonymous caller. Publish "
-                               "tokens are refused (403): a config is meant for viewers' browsers.",
+                               "tokens are refused (403): a config is meant for viewers' browsers. A room's config "
+                               "(`room`, or `group` naming a room) lists the room's published streams: its listed "
+                               "ones, then its own id and every `{room}-{participant}` stream in the media root.",
                 "security": [*VIEWER_SECURITY, *ADMIN_SECURITY],
                 "parameters": [
-                    {"name": "group", "in": "query", "description": "A group id (or give `stream`).",
+                    {"name": "group", "in": "query", "description": "A group id, rooms included (or give `room` "
+                                                                   "or `stream`).",
                      "schema": group_id},
-                    {"name": "stream", "in": "query", "description": "A stream id (or give `group`).",
+                    {"name": "room", "in": "query", "description": "A room id: a group stored as a room (404 "
+                                                                  "for a plain group).",
+                     "schema": group_id},
+                    {"name": "stream", "in": "query", "description": "A stream id (or give `group` or `room`).",
                      "schema": stream_id},
                     {"name": "ttl", "in": "query",
                      "description": "Admin callers only: the minted token's lifetime in seconds "

@@ -106,6 +106,11 @@ async def put_group(origin: Origin, group: str, streams: list[str]) -> None:
     expect_json(await api(origin, "PUT", f"/api/v1/groups/{group}", json={"streams": streams}))
 
 
+async def put_room(origin: Origin, room: str, streams: list[str]) -> None:
+    """Store a room as an admin does (``PUT /api/v1/groups/{room}`` with ``"room": true``)."""
+    expect_json(await api(origin, "PUT", f"/api/v1/groups/{room}", json={"streams": streams, "room": True}))
+
+
 @dataclass(frozen=True)
 class RawReply:
     status: int

@@ -143,12 +143,21 @@ def test_token_for_a_group_defaults_to_play_for_an_hour() -> None:
     assert "streamId" not in claims
 
 
+def test_token_for_a_room() -> None:
+    run = hlsgate("token", "--room", "room1", "--type", "publish")
+    assert run.code == 0, run.stderr
+    claims = claims_of(run.stdout.strip(), SECRET)
+    assert (claims["type"], claims["roomId"]) == ("publish", "room1")
+    assert "streamId" not in claims and "group" not in claims
+
+
 @pytest.mark.parametrize(("args", "env", "fragment"), [
     (("--stream", STREAM), {"HLSGATE_JWT_SECRET": None}, "HLSGATE_JWT_SECRET"),
     (("--stream", STREAM, "--ttl", str(MAX_TOKEN_TTL + 1)), {}, f"1..{MAX_TOKEN_TTL}"),
     (("--stream", "s1/../s2"), {}, "ids are 1-64"),
     (("--group", "g 1"), {}, "ids are 1-64"),
-], ids=["no-secret", "ttl-too-long", "bad-stream-id", "bad-group-id"])
+    (("--room", "r.1"), {}, "ids are 1-64"),
+], ids=["no-secret", "ttl-too-long", "bad-stream-id", "bad-group-id", "bad-room-id"])
 def test_token_refusals_exit_2(args: tuple[str, ...], env: dict[str, str | None], fragment: str) -> None:
     run = hlsgate("token", *args, env=serve_env(**env))
     assert run.code == 2

@@ -1,7 +1,9 @@
 """The claims policy: a payload whose signature and time window pyjwt has checked becomes a :class:`Grant`.
 
 Pure (no ``jwt`` import), so every rule is a table test. Viewer tokens carry Ant Media's claims (``type`` play
-or publish, and ``streamId``, ``group`` or ``roomId``). Admin tokens are whatever an admin key signed, as they
+or publish, and ``streamId``, ``group`` or ``roomId``); each scope claim goes to its own field of the grant
+(``roomId`` to :attr:`Grant.rooms`), and whether a ``streamId`` or ``group`` names a room is the group store's to
+say at decision time (:func:`grants.allows`), not the token's. Admin tokens are whatever an admin key signed, as they
 arrive from the seeds: Ant Media's REST filter example (``{"sub": "token", "iat": ...}``), OpenTok's
 (``{"iss": 12345, "ist": "project", "iat": ..., "exp": ...}``) and an OAuth server's access token carry no
 ``type``; hlsgate's own carry ``"type": "admin"``. Any other ``type`` under an admin key is refused.
@@ -60,18 +62,18 @@ def grant_from_claims(claims: Mapping[str, Any], policy: ClaimsPolicy) -> Grant:
     kind = claims.get("type")
     if not isinstance(kind, str) or kind not in VIEWER_TYPES:
         raise TokenInvalid("the type claim must be play or publish")
-    streams: set[str] = set()
-    groups: set[str] = set()
+    scope: dict[str, frozenset[str]] = {}
     for name in SCOPE_CLAIMS:
         if name not in claims:
             continue
         value = claims[name]
         if not is_id(value):
             raise TokenInvalid(f"the {name} claim must be an id of {ID_RULE}")
-        (streams if name == "streamId" else groups).add(value)
-    if not streams and not groups:
+        scope[name] = frozenset({value})
+    if not scope:
         raise TokenInvalid("the token names no stream: it needs a streamId, group or roomId claim")
-    return Grant(Role(kind), frozenset(streams), frozenset(groups), expires_at, jti)
+    return Grant(Role(kind), streams=scope.get("streamId", frozenset()), groups=scope.get("group", frozenset()),
+                 rooms=scope.get("roomId", frozenset()), expires_at=expires_at, token_id=jti)
 
 
 def _scopes(claims: Mapping[str, Any]) -> frozenset[str]:

@@ -1,9 +1,9 @@
 """Minting: the one place that signs the tokens this server hands out (REST API, player configs, CLI, demo).
 
-Minted tokens carry Ant Media's claims (``type``, ``streamId`` or ``group``, ``exp``) plus ``iat`` and a ``jti``,
-are signed HS256 with the signing secret of their kind (``signing_kid`` chooses among rotated secrets and goes
-into the header), and carry the ``iss``, ``aud`` and admin ``scope`` the verifier of that kind requires, so what
-is minted here always verifies here.
+Minted tokens carry Ant Media's claims (``type``, ``streamId``, ``group`` or ``roomId``, ``exp``) plus ``iat``
+and a ``jti``, are signed HS256 with the signing secret of their kind (``signing_kid`` chooses among rotated
+secrets and goes into the header), and carry the ``iss``, ``aud`` and admin ``scope`` the verifier of that kind
+requires, so what is minted here always verifies here.
 
 Numbers from clients (a ttl, an expiry) are read by :func:`json_seconds` and :func:`query_seconds`, which bound
 them as integers before any arithmetic: a number of any size or sign is a 400, never an overflow.
@@ -77,12 +77,15 @@ class Minter:
     def admin_max_ttl(self) -> int:
         return int(self._admin.max_lifetime or 0)
 
-    def viewer(self, role: Role, *, stream: str | None = None, group: str | None = None, ttl: int | None = None,
-               expires_at: int | None = None, field: str = "ttl") -> Minted:
-        """A play or publish token for one stream or one group, living ``ttl`` seconds (default
-        ``tokens.default_ttl``) or until ``expires_at``. ``field`` names the client's input in errors."""
-        if role is Role.ADMIN or (stream is None) == (group is None):
-            raise ValueError("a viewer token has a play/publish type and exactly one of stream or group")
+    def viewer(self, role: Role, *, stream: str | None = None, group: str | None = None, room: str | None = None,
+               ttl: int | None = None, expires_at: int | None = None, field: str = "ttl") -> Minted:
+        """A play or publish token for one stream, group or room (claim ``streamId``, ``group`` or ``roomId``),
+        living ``ttl`` seconds (default ``tokens.default_ttl``) or until ``expires_at``. ``field`` names the
+        client's input in errors."""
+        scope = {name: value for name, value in (("streamId", stream), ("group", group), ("roomId", room))
+                 if value is not None}
+        if role is Role.ADMIN or len(scope) != 1:
+            raise ValueError("a viewer token has a play/publish type and exactly one of stream, group or room")
         secret = self._viewer.signing_secret
         if secret is None:
             raise Unavailable("this server holds no signing secret (its tokens are signed elsewhere); "
@@ -95,9 +98,8 @@ class Minter:
             raise BadRequest(f"{field} gives a token that is already expired")
         if lifetime > self.max_ttl:
             raise BadRequest(f"{field} gives a token living longer than the allowed {self.max_ttl} s (tokens.max_ttl)")
-        claims: dict[str, Any] = {"type": role.value, "iat": int(now), "exp": expires_at,
+        claims: dict[str, Any] = {"type": role.value, **scope, "iat": int(now), "exp": expires_at,
                                   "jti": secrets.token_urlsafe(JTI_BYTES)}
-        claims["streamId" if stream is not None else "group"] = stream if stream is not None else group
         return Minted(_sign(secret, _stamped(claims, self._viewer)), expires_at)
 
     def admin(self, ttl: int | None = None) -> Minted:

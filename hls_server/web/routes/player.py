@@ -1,7 +1,9 @@
 """The web player: ``GET /api/v1/player-config`` and the player's files at ``/player/``.
 
-``GET /api/v1/player-config?group=ID`` (or ``?stream=ID``) answers the H5Live-style config of
-:mod:`hls_server.core.player_config`. Who gets one is the gate's decision (``Action.PLAYER_CONFIG``):
+``GET /api/v1/player-config?group=ID`` (or ``?stream=ID``, or ``?room=ID``) answers the H5Live-style config of
+:mod:`hls_server.core.player_config`. A room's config (``?room=``, or ``?group=`` naming a room) lists the room's
+streams: its listed streams that are published, then its own id and every ``{room}-{participant}`` stream found in
+the media root. Who gets one is the gate's decision (``Action.PLAYER_CONFIG``):
 
 - a viewer presenting a play token for that group or stream: the config carries that same token;
 - an admin (header only): the server mints a fresh play token (``ttl`` seconds);
@@ -18,6 +20,7 @@ import asyncio
 import logging
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,9 +28,10 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from ...core.auth.minting import query_seconds
-from ...core.catalog import StreamInfo, describe_stream
+from ...core.catalog import StreamInfo, describe_stream, scan_streams
 from ...core.errors import BadRequest, NotFound
-from ...core.grants import Action, Role, Target
+from ...core.grants import Action, Group, Groups, Role, Target, participant_of
+from ...core.ingest.live import State
 from ...core.names import ID_RULE, is_id
 from ...core.player_config import player_config
 from ...core.settings import Settings
@@ -37,7 +41,7 @@ from ..middleware import preflight
 log = logging.getLogger(__name__)
 
 CONFIG_PATH = "/api/v1/player-config"
-CONFIG_PARAMS = frozenset({"group", "stream", "token", "ttl"})
+CONFIG_PARAMS = frozenset({"group", "room", "stream", "token", "ttl"})
 HLS_JS_DIST = Path("vendor")  # inside the built player (dist/): hls.js as its package distributes it
 ASSET_PATTERN = r"[a-z0-9-]{1,64}\.(?:js|css|svg|ico|png)"
 VENDOR_PATTERN = r"hls(?:\.light)?\.min\.js(?:\.map)?"
@@ -72,12 +76,15 @@ async def _player_config(request: web.Request) -> web.Response:
     query = request.query
     unknown = sorted(set(query) - CONFIG_PARAMS)
     if unknown:
-        raise BadRequest(f"unknown parameter {unknown[0]!r} (parameters: group or stream, ttl for admin callers)")
-    group, stream = _single(query, "group"), _single(query, "stream")
-    if (group is None) == (stream is None):
-        raise BadRequest("give exactly one of ?group=ID or ?stream=ID")
-    if not is_id(group if group is not None else stream):
-        raise BadRequest(f"stream and group ids are {ID_RULE}")
+        raise BadRequest(f"unknown parameter {unknown[0]!r} (parameters: group, room or stream, ttl for admin "
+                         "callers)")
+    group, room, stream = _single(query, "group"), _single(query, "room"), _single(query, "stream")
+    given = [value for value in (group, room, stream) if value is not None]
+    if len(given) != 1:
+        raise BadRequest("give exactly one of ?group=ID, ?room=ID or ?stream=ID")
+    if not is_id(given[0]):
+        raise BadRequest(f"stream, group and room ids are {ID_RULE}")
+    group = group if room is None else room  # a room is a group: its config is the group target's
     presented = credentials(request)
     grant = await services.gate.authorize(presented, Action.PLAYER_CONFIG, Target(stream, group))
     ttl = query.get("ttl")
@@ -87,8 +94,8 @@ async def _player_config(request: web.Request) -> web.Response:
         if ttl is not None:
             raise BadRequest("ttl has no meaning on a server without tokens (--no-auth)")
     elif grant.role is Role.ADMIN:
-        if group is not None and group not in services.groups.snapshot:
-            raise NotFound(f"no group {group!r}: create it first with PUT /api/v1/groups/{group}")
+        if group is not None:
+            _stored(services.groups.snapshot, group, room=room is not None)
         minted = services.minter.viewer(Role.PLAY, stream=stream, group=group,
                                         ttl=query_seconds(ttl, "ttl") if ttl is not None else None)
         token, expires_at = minted.token, minted.expires_at
@@ -98,11 +105,15 @@ async def _player_config(request: web.Request) -> web.Response:
         token, expires_at = presented.present().token, grant.expires_at
 
     loop = asyncio.get_running_loop()
+    is_room = False
     if group is not None:
-        members = services.groups.snapshot.get(group)
-        if members is None:
-            raise NotFound(f"no group {group!r}")
-        streams = await loop.run_in_executor(None, _describe_all, services, sorted(members))
+        snapshot = services.groups.snapshot
+        entry = _stored(snapshot, group, room=room is not None)
+        is_room = entry.room
+        if is_room:
+            streams = await loop.run_in_executor(None, _describe_room, services, group, entry, snapshot)
+        else:
+            streams = await loop.run_in_executor(None, _describe_all, services, sorted(entry.streams))
     else:
         info = await loop.run_in_executor(None, describe_stream, services.media, stream or "")
         if info is None:
@@ -111,13 +122,38 @@ async def _player_config(request: web.Request) -> web.Response:
     config = player_config(streams, base_url=_base_url(request, services), token=token, expires_at=expires_at,
                            group=group, stream=stream, now=time.time(),
                            renew_url=services.settings.player.renew_url,
-                           renew_before=services.settings.player.renew_before)
+                           renew_before=services.settings.player.renew_before,
+                           room=is_room, live=live_predicate(services))
     return web.json_response(config, headers=NO_STORE)
+
+
+def live_predicate(services: Services) -> Callable[[str], bool]:
+    """Whether a stream is live now (the live registry), for the config's ``source.streams[].live``."""
+    live = services.live
+    return lambda stream: live.state(stream).state is State.LIVE
+
+
+def _stored(groups: Groups, group: str, *, room: bool) -> Group:
+    """The stored group (``room``: it must be a room), else NotFound."""
+    entry = groups.get(group)
+    if room and (entry is None or not entry.room):
+        raise NotFound(f"no room {group!r}: create it first with PUT /api/v1/groups/{group} " '{"room": true}')
+    if entry is None:
+        raise NotFound(f"no group {group!r}: create it first with PUT /api/v1/groups/{group}")
+    return entry
 
 
 def _describe_all(services: Services, names: list[str]) -> list[StreamInfo]:
     """The published ones among ``names`` (blocking: one executor hop for the whole group)."""
     return [info for info in (describe_stream(services.media, name) for name in names) if info is not None]
+
+
+def _describe_room(services: Services, room: str, entry: Group, groups: Groups) -> list[StreamInfo]:
+    """A room's published streams: its listed ones, then its own id and its participants' (blocking)."""
+    listed = _describe_all(services, sorted(entry.streams))
+    found = scan_streams(services.media, lambda name: (name == room or participant_of(room, name, groups))
+                         and name not in entry.streams)
+    return listed + found
 
 
 def _single(query: Any, name: str) -> str | None:

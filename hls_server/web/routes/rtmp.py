@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Protocol
 
 from aiohttp import web
 
 from ...core.errors import Forbidden
-from ...core.grants import Action, Target
-from ...core.ingest.live import LiveRegistry
+from ...core.grants import Action, Grant, Target
 from ...core.rtmp import (
     ON_PUBLISH_DONE_PATH,
     ON_PUBLISH_PATH,
@@ -31,11 +31,19 @@ from ..context import SERVICES
 log = logging.getLogger(__name__)
 
 
+class Publications(Protocol):
+    """What the callbacks need of the live registry (``core.ingest.live.LiveRegistry``): claim and end a stream."""
+
+    async def begin(self, stream: str, grant: Grant) -> None: ...
+
+    async def end(self, stream: str) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class RtmpCallbacks:
     callers: Callers
     sessions: RtmpSessions
-    live: LiveRegistry
+    live: Publications
 
 
 RTMP = web.AppKey("rtmp", RtmpCallbacks)

@@ -11,6 +11,7 @@ import pytest
 
 from hls_server.core import groups as groups_module
 from hls_server.core.errors import BadRequest, ConfigError
+from hls_server.core.grants import Group
 from hls_server.core.groups import GROUPS_FILE, GroupStore
 
 
@@ -33,12 +34,14 @@ def test_a_missing_file_loads_as_no_groups(tmp_path: Path) -> None:
 
 async def test_put_writes_the_documented_format(tmp_path: Path) -> None:
     store = await _store(tmp_path)
-    members = await store.put("b-group", ["s2", "s1", "s2"])
+    entry = await store.put("b-group", ["s2", "s1", "s2"])
     await store.put("a_group", [])
-    assert members == frozenset({"s1", "s2"})
+    await store.put("room1", [], room=True)
+    assert entry == Group(frozenset({"s1", "s2"}), room=False)
     data = json.loads((tmp_path / "state" / GROUPS_FILE).read_text(encoding="utf-8"))
-    assert data == {"version": 1, "groups": {"a_group": [], "b-group": ["s1", "s2"]}}
-    assert list(data["groups"]) == ["a_group", "b-group"]  # sorted, so diffs of the file stay readable
+    assert data == {"version": 1, "groups": {"a_group": [], "b-group": ["s1", "s2"], "room1": []},
+                    "rooms": ["room1"]}
+    assert list(data["groups"]) == ["a_group", "b-group", "room1"]  # sorted, so diffs of the file stay readable
     assert _files(tmp_path / "state") == [GROUPS_FILE]
 
 
@@ -49,7 +52,30 @@ async def test_a_new_store_reads_back_what_was_written(tmp_path: Path) -> None:
     await store.delete("g2")
     again = GroupStore(tmp_path / "state")
     again.load()
-    assert dict(again.snapshot) == {"g1": frozenset({"s1", "s2"})}
+    assert dict(again.snapshot) == {"g1": Group(frozenset({"s1", "s2"}))}
+
+
+async def test_rooms_are_stored_read_back_and_replaced_whole(tmp_path: Path) -> None:
+    store = await _store(tmp_path)
+    await store.put("room1", [], room=True)
+    await store.put("room2", ["guest"], room=True)
+    await store.put("g1", ["s1"])
+    again = GroupStore(tmp_path / "state")
+    again.load()
+    assert dict(again.snapshot) == {"room1": Group(frozenset(), room=True),
+                                    "room2": Group(frozenset({"guest"}), room=True),
+                                    "g1": Group(frozenset({"s1"}))}
+    await store.put("room2", ["guest"])  # a put replaces the kind too: room2 is a plain group now
+    assert store.snapshot["room2"] == Group(frozenset({"guest"}), room=False)
+    data = json.loads((tmp_path / "state" / GROUPS_FILE).read_text(encoding="utf-8"))
+    assert data["rooms"] == ["room1"]
+
+
+def test_a_file_from_before_rooms_loads_as_plain_groups(tmp_path: Path) -> None:
+    (tmp_path / GROUPS_FILE).write_text('{"version": 1, "groups": {"g1": ["s1"]}}', encoding="utf-8")
+    store = GroupStore(tmp_path)
+    store.load()
+    assert dict(store.snapshot) == {"g1": Group(frozenset({"s1"}), room=False)}
 
 
 async def test_put_replaces_the_snapshot_and_leaves_the_old_one_unchanged(tmp_path: Path) -> None:
@@ -58,10 +84,10 @@ async def test_put_replaces_the_snapshot_and_leaves_the_old_one_unchanged(tmp_pa
     before = store.snapshot
     await store.put("g1", ["s2"])
     await store.put("g2", ["s3"])
-    assert dict(before) == {"g1": frozenset({"s1"})}
-    assert dict(store.snapshot) == {"g1": frozenset({"s2"}), "g2": frozenset({"s3"})}
+    assert dict(before) == {"g1": Group(frozenset({"s1"}))}
+    assert dict(store.snapshot) == {"g1": Group(frozenset({"s2"})), "g2": Group(frozenset({"s3"}))}
     with pytest.raises(TypeError):
-        before["g3"] = frozenset()  # type: ignore[index]  # readers get a read-only view
+        before["g3"] = Group()  # type: ignore[index]  # readers get a read-only view
 
 
 async def test_delete_replaces_the_snapshot(tmp_path: Path) -> None:
@@ -73,7 +99,7 @@ async def test_delete_replaces_the_snapshot(tmp_path: Path) -> None:
     assert await store.delete("g1") is False
     assert await store.delete("never") is False
     assert set(before) == {"g1", "g2"}
-    assert dict(store.snapshot) == {"g2": frozenset({"s2"})}
+    assert dict(store.snapshot) == {"g2": Group(frozenset({"s2"}))}
     data = json.loads((tmp_path / "state" / GROUPS_FILE).read_text(encoding="utf-8"))
     assert data["groups"] == {"g2": ["s2"]}
 
@@ -117,14 +143,14 @@ async def test_the_number_of_groups_is_bounded(tmp_path: Path, monkeypatch: pyte
     with pytest.raises(BadRequest, match="too many groups"):
         await store.put("g3", ["s1"])
     await store.put("g2", ["s2"])  # replacing an existing group is still allowed
-    assert dict(store.snapshot) == {"g1": frozenset({"s1"}), "g2": frozenset({"s2"})}
+    assert dict(store.snapshot) == {"g1": Group(frozenset({"s1"})), "g2": Group(frozenset({"s2"}))}
 
 
 async def test_concurrent_puts_are_serialised(tmp_path: Path) -> None:
     store = await _store(tmp_path)
     await asyncio.gather(*(store.put(f"g{i}", [f"s{i}"]) for i in range(20)))
     expected = {f"g{i}": [f"s{i}"] for i in range(20)}
-    assert {name: sorted(members) for name, members in store.snapshot.items()} == expected
+    assert {name: sorted(entry.streams) for name, entry in store.snapshot.items()} == expected
     data = json.loads((tmp_path / "state" / GROUPS_FILE).read_text(encoding="utf-8"))
     assert data["groups"] == expected
     assert _files(tmp_path / "state") == [GROUPS_FILE]
@@ -137,7 +163,7 @@ async def test_concurrent_puts_and_deletes_end_consistent(tmp_path: Path) -> Non
     expected = {f"g{i}": ["s1"] for i in range(1, 10, 2)} | {"new": ["s2"]}
     data = json.loads((tmp_path / "state" / GROUPS_FILE).read_text(encoding="utf-8"))
     assert data["groups"] == expected
-    assert {name: sorted(members) for name, members in store.snapshot.items()} == expected
+    assert {name: sorted(entry.streams) for name, entry in store.snapshot.items()} == expected
 
 
 async def test_a_failed_write_keeps_the_old_file_and_snapshot_and_leaves_no_temp_file(
@@ -155,7 +181,7 @@ async def test_a_failed_write_keeps_the_old_file_and_snapshot_and_leaves_no_temp
         await store.put("g2", ["s2"])
     monkeypatch.undo()
     assert path.read_bytes() == before
-    assert dict(store.snapshot) == {"g1": frozenset({"s1"})}
+    assert dict(store.snapshot) == {"g1": Group(frozenset({"s1"}))}
     assert _files(tmp_path / "state") == [GROUPS_FILE]
 
 
@@ -170,6 +196,10 @@ async def test_a_failed_write_keeps_the_old_file_and_snapshot_and_leaves_no_temp
     b'{"version": 1, "groups": {"g": "s1"}}',
     b'{"version": 1, "groups": {"bad name": ["s1"]}}',
     b'{"version": 1, "groups": {"g": ["s1", "../etc"]}}',
+    b'{"version": 1, "groups": {"g": []}, "rooms": "g"}',
+    b'{"version": 1, "groups": {"g": []}, "rooms": ["r"]}',
+    b'{"version": 1, "groups": {"g": []}, "rooms": [["g"]]}',
+    b'{"version": 1, "groups": {"g": []}, "rooms": [1]}',
 ])
 def test_a_damaged_file_stops_loading_and_is_left_untouched(tmp_path: Path, content: bytes) -> None:
     (tmp_path / GROUPS_FILE).write_bytes(content)

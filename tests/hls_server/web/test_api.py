@@ -32,7 +32,7 @@ from ..conftest import (
     make_token,
     settings_for,
 )
-from ..http import api, bearer, expect_error, expect_json, fetch, put_group
+from ..http import api, bearer, expect_error, expect_json, fetch, put_group, put_room
 
 ADMIN_ROUTES = [
     ("POST", "/api/v1/tokens"),
@@ -122,6 +122,49 @@ async def test_a_group_token_needs_an_existing_group(origin: Origin) -> None:
                  says=("'nope'", "PUT /api/v1/groups/nope"))
 
 
+async def test_a_room_token_carries_roomId_and_opens_the_room(origin: Origin, media_root: Path) -> None:
+    shutil.copytree(media_root / STREAM, media_root / "room1-alice")
+    shutil.copytree(media_root / STREAM, media_root / "room10-bob")  # another room's participant, by prefix
+    await put_room(origin, "room1", [FMP4_STREAM])
+    body = await mint(origin, room="room1", type="publish")
+    assert set(body) == {"token", "type", "room", "expires_at"}
+    assert (body["room"], body["type"]) == ("room1", "publish")
+    claims = claims_of(body["token"])
+    assert claims["roomId"] == "room1" and "streamId" not in claims and "group" not in claims
+    assert await plays(origin, segment(media_root, "room1-alice"), body["token"]) == 200  # a participant
+    assert await plays(origin, segment(media_root, FMP4_STREAM, "240p"), body["token"]) == 200  # listed
+    assert await plays(origin, segment(media_root, "room10-bob"), body["token"]) == 403
+    assert await plays(origin, segment(media_root, STREAM), body["token"]) == 403
+
+
+@pytest.mark.parametrize(("setup", "says"), [
+    (None, ("no room 'room1'", '{"room": true}')),
+    (["s1"], ("no room 'room1'", "PUT /api/v1/groups/room1")),  # a plain group is not a room
+])
+async def test_a_room_token_needs_a_stored_room(origin: Origin, setup: list[str] | None, says: tuple[str, ...]) -> None:
+    if setup is not None:
+        await put_group(origin, "room1", setup)
+    expect_error(await api(origin, "POST", TOKENS, json={"room": "room1"}), 404, "not_found", says=says)
+
+
+async def test_the_seeds_room_token_from_ant_medias_rest_path(origin: Origin, media_root: Path) -> None:
+    """Ant Media's conference room token: a publish token for the room's id, used to publish and to play."""
+    shutil.copytree(media_root / STREAM, media_root / "room1-alice")
+    shutil.copytree(media_root / STREAM, media_root / "room1")  # the room's own stream
+    body = expect_json(await api(origin, "GET", "/rest/v2/broadcasts/room1/jwt-token",
+                                 params={"expireDate": str(int(time.time()) + 600), "type": "publish"}))
+    token = body["tokenId"]
+    assert claims_of(token)["streamId"] == "room1"
+    assert await plays(origin, segment(media_root, "room1-alice"), token) == 403  # no room stored: a stream id
+    assert await plays(origin, segment(media_root, "room1"), token) == 200
+    await put_room(origin, "room1", [])
+    assert await plays(origin, segment(media_root, "room1-alice"), token) == 200  # the same token, now a room's
+    assert await plays(origin, segment(media_root, "room1"), token) == 200
+    assert await plays(origin, segment(media_root, STREAM), token) == 403
+    await put_group(origin, "room1", [])  # no longer a room: the participant is out again
+    assert await plays(origin, segment(media_root, "room1-alice"), token) == 403
+
+
 @pytest.mark.parametrize("ttl", [1, 60, 3600.0, DEFAULT_MAX_TOKEN_TTL])
 async def test_ttl_sets_the_expiry(origin: Origin, ttl: float) -> None:
     body = await mint(origin, stream=STREAM, ttl=ttl)
@@ -154,9 +197,12 @@ BAD_BODIES: list[tuple[BadBody, str]] = [
     (lambda now: {"stream": STREAM, "type": "admin"}, 'type must be "play" or "publish"'),
     (lambda now: {"stream": STREAM, "type": "PLAY"}, 'type must be "play" or "publish"'),
     (lambda now: {"stream": STREAM, "type": None}, 'type must be "play" or "publish"'),
-    (lambda now: {}, 'exactly one of "stream" or "group"'),
-    (lambda now: {"type": "play", "ttl": 60}, 'exactly one of "stream" or "group"'),
-    (lambda now: {"stream": STREAM, "group": "g1"}, 'exactly one of "stream" or "group"'),
+    (lambda now: {}, 'exactly one of "stream", "group" or "room"'),
+    (lambda now: {"type": "play", "ttl": 60}, 'exactly one of "stream", "group" or "room"'),
+    (lambda now: {"stream": STREAM, "group": "g1"}, 'exactly one of "stream", "group" or "room"'),
+    (lambda now: {"stream": STREAM, "room": "r1"}, 'exactly one of "stream", "group" or "room"'),
+    (lambda now: {"room": "r.1"}, "1-64 letters"),
+    (lambda now: {"room": 7}, "1-64 letters"),
     (lambda now: {"stream": "a/b"}, "1-64 letters"),
     (lambda now: {"stream": "a" * 65}, "1-64 letters"),
     (lambda now: {"stream": ""}, "1-64 letters"),
@@ -251,27 +297,48 @@ async def test_ant_media_form_refuses_bad_parameters(origin: Origin, make_query:
 
 
 async def test_group_lifecycle(origin: Origin) -> None:
-    assert expect_json(await api(origin, "GET", GROUPS)) == {"groups": {}}
+    assert expect_json(await api(origin, "GET", GROUPS)) == {"groups": {}, "rooms": []}
     reply = await api(origin, "PUT", "/api/v1/groups/g1", json={"streams": [OTHER_STREAM, STREAM, OTHER_STREAM]})
-    assert expect_json(reply) == {"group": "g1", "streams": [STREAM, OTHER_STREAM]}  # deduplicated, sorted
+    assert expect_json(reply) == {"group": "g1", "streams": [STREAM, OTHER_STREAM], "room": False}  # sorted, once
     assert reply.headers["Cache-Control"] == "no-store"
-    assert expect_json(await api(origin, "GET", "/api/v1/groups/g1")) == {"group": "g1",
-                                                                          "streams": [STREAM, OTHER_STREAM]}
+    assert expect_json(await api(origin, "GET", "/api/v1/groups/g1")) == {
+        "group": "g1", "streams": [STREAM, OTHER_STREAM], "room": False}
     await put_group(origin, "g2", [])
     reply = await api(origin, "PUT", "/api/v1/groups/g1", json={"streams": [FMP4_STREAM]})
-    assert expect_json(reply) == {"group": "g1", "streams": [FMP4_STREAM]}  # replaced, not merged
-    assert expect_json(await api(origin, "GET", GROUPS)) == {"groups": {"g1": [FMP4_STREAM], "g2": []}}
+    assert expect_json(reply) == {"group": "g1", "streams": [FMP4_STREAM], "room": False}  # replaced, not merged
+    assert expect_json(await api(origin, "GET", GROUPS)) == {"groups": {"g1": [FMP4_STREAM], "g2": []}, "rooms": []}
     reply = await api(origin, "DELETE", "/api/v1/groups/g1")
     assert (reply.status, reply.body) == (204, b"")
     expect_error(await api(origin, "GET", "/api/v1/groups/g1"), 404, "not_found", says=("'g1'",))
     expect_error(await api(origin, "DELETE", "/api/v1/groups/g1"), 404, "not_found", says=("'g1'",))
-    assert expect_json(await api(origin, "GET", GROUPS)) == {"groups": {"g2": []}}
+    assert expect_json(await api(origin, "GET", GROUPS)) == {"groups": {"g2": []}, "rooms": []}
+
+
+async def test_room_lifecycle(origin: Origin) -> None:
+    reply = await api(origin, "PUT", "/api/v1/groups/room1", json={"room": True})  # a room needs no streams
+    assert expect_json(reply) == {"group": "room1", "streams": [], "room": True}
+    reply = await api(origin, "PUT", "/api/v1/groups/room2", json={"streams": [STREAM], "room": True})
+    assert expect_json(reply) == {"group": "room2", "streams": [STREAM], "room": True}
+    await put_group(origin, "g1", [STREAM])
+    assert expect_json(await api(origin, "GET", "/api/v1/groups/room2")) == {
+        "group": "room2", "streams": [STREAM], "room": True}
+    assert expect_json(await api(origin, "GET", GROUPS)) == {
+        "groups": {"g1": [STREAM], "room1": [], "room2": [STREAM]}, "rooms": ["room1", "room2"]}
+    reply = await api(origin, "PUT", "/api/v1/groups/room2", json={"streams": [STREAM], "room": False})
+    assert expect_json(reply)["room"] is False  # replaced whole, kind too
+    assert (await api(origin, "DELETE", "/api/v1/groups/room1")).status == 204
+    assert expect_json(await api(origin, "GET", GROUPS))["rooms"] == []
 
 
 @pytest.mark.parametrize(("payload", "message"), [
     ({}, '{"streams": ["stream-id", ...]}'),
     ({"members": [STREAM]}, '{"streams": ["stream-id", ...]}'),
     ({"streams": [STREAM], "name": "g1"}, '{"streams": ["stream-id", ...]}'),
+    ({"room": False}, '{"room": true}'),
+    ({"room": "true"}, '"room": true'),
+    ({"room": 1}, '"room": true'),
+    ({"streams": [], "room": None}, '"room": true'),
+    ({"room": True, "streams": "s1"}, "streams must be a list"),
     ({"streams": STREAM}, "streams must be a list"),
     ({"streams": {STREAM: True}}, "streams must be a list"),
     ({"streams": None}, "streams must be a list"),
@@ -285,7 +352,7 @@ async def test_group_lifecycle(origin: Origin) -> None:
 async def test_put_group_validates_the_body(origin: Origin, payload: Any, message: str) -> None:
     reply = await api(origin, "PUT", "/api/v1/groups/g1", json=payload)
     expect_error(reply, 400, "bad_request", says=(message,))
-    assert expect_json(await api(origin, "GET", GROUPS)) == {"groups": {}}  # nothing was stored
+    assert expect_json(await api(origin, "GET", GROUPS)) == {"groups": {}, "rooms": []}  # nothing was stored
 
 
 @pytest.mark.parametrize("path", ["/api/v1/groups/bad.id", "/api/v1/groups/" + "a" * 65, "/api/v1/groups/a%20b"])
@@ -308,11 +375,15 @@ async def test_a_group_token_follows_the_group_as_it_changes(origin: Origin, med
 async def test_groups_survive_a_restart(origin: Origin, start_origin: StartOrigin, media_root: Path) -> None:
     await put_group(origin, "g1", [STREAM, OTHER_STREAM])
     await put_group(origin, "g2", [FMP4_STREAM])
+    await put_room(origin, "room1", [])
+    shutil.copytree(media_root / STREAM, media_root / "room1-alice")
     token = (await mint(origin, group="g1"))["token"]
+    room_token = (await mint(origin, room="room1"))["token"]
     restarted = await start_origin(origin.settings)
-    assert expect_json(await api(restarted, "GET", GROUPS)) == {"groups": {"g1": [STREAM, OTHER_STREAM],
-                                                                          "g2": [FMP4_STREAM]}}
+    assert expect_json(await api(restarted, "GET", GROUPS)) == {
+        "groups": {"g1": [STREAM, OTHER_STREAM], "g2": [FMP4_STREAM], "room1": []}, "rooms": ["room1"]}
     assert await plays(restarted, segment(media_root, OTHER_STREAM), token) == 200
+    assert await plays(restarted, segment(media_root, "room1-alice"), room_token) == 200
 
 
 async def test_the_groups_file_is_replaced_atomically(origin: Origin) -> None:
@@ -425,7 +496,7 @@ async def test_every_api_route_needs_an_admin_token(origin: Origin, method: str,
     admin = make_admin_token()
     reply = await api(origin, method, path, headers={}, token=admin, json={"stream": STREAM})
     expect_error(reply, 401, "token_missing", admin)  # an admin token in the URL is not read
-    assert expect_json(await api(origin, "GET", GROUPS)) == {"groups": {"g1": [STREAM]}}  # nothing changed
+    assert expect_json(await api(origin, "GET", GROUPS)) == {"groups": {"g1": [STREAM]}, "rooms": []}  # unchanged
 
 
 async def test_a_viewer_token_signed_with_the_admin_secret_is_refused(origin: Origin) -> None:

@@ -269,7 +269,13 @@ async def test_real_answers_fit_the_documented_schemas(origin: Origin) -> None:
     documented(await api(origin, "PUT", "/api/v1/groups/g1", json={"streams": [STREAM, "s2"]}), group, "put", 200)
     documented(await api(origin, "PUT", "/api/v1/groups/g1", json={"streams": ["bad id"]}), group, "put", 400)
     assert documented(await api(origin, "GET", "/api/v1/groups/g1"), group, "get", 200) == {
-        "group": "g1", "streams": [STREAM, "s2"]}
+        "group": "g1", "streams": [STREAM, "s2"], "room": False}
+    documented(await api(origin, "PUT", "/api/v1/groups/room1", json={"room": True}), group, "put", 200)
+    documented(await api(origin, "POST", tokens, json={"room": "room1", "type": "publish"}), tokens, "post", 201)
+    documented(await api(origin, "POST", tokens, json={"room": "g1"}), tokens, "post", 404)
+    config = documented(await fetch(origin, "/api/v1/player-config", params={"room": "room1"}, headers=bearer()),
+                        "/api/v1/player-config", "get", 200)
+    assert config["source"]["group"]["room"] is True
     documented(await api(origin, "GET", "/api/v1/groups"), "/api/v1/groups", "get", 200)
     documented(await api(origin, "POST", tokens, json={"group": "g1", "type": "publish"}), tokens, "post", 201)
     streams = documented(await api(origin, "GET", "/api/v1/streams"), "/api/v1/streams", "get", 200)
@@ -326,6 +332,10 @@ async def test_media_answers_are_documented(origin: Origin) -> None:
     ({"stream": STREAM, "type": "admin"}, False),
     ({"stream": STREAM, "extra": 1}, False),
     ({"stream": STREAM, "group": "g1"}, False),
+    ({"stream": STREAM, "room": "room1"}, False),
+    ({"group": "g1", "room": "room1"}, False),
+    ({"room": "room1", "type": "publish"}, True),
+    ({"room": "a/b"}, False),
     ({}, False),
     ({"stream": "a/b"}, False),
     ({"stream": "a" * 65}, False),
@@ -335,6 +345,7 @@ async def test_the_token_request_schema_agrees_with_the_server(origin: Origin, b
     doc = openapi_document()
     schema = validator(doc, "/components/schemas/TokenRequest")
     assert schema.is_valid(body) is valid
+    expect_json(await api(origin, "PUT", "/api/v1/groups/room1", json={"room": True}))
     reply = await api(origin, "POST", "/api/v1/tokens", json=body)
     assert reply.status == (201 if valid else 400), reply.text
 
@@ -347,6 +358,12 @@ async def test_the_token_request_schema_agrees_with_the_server(origin: Origin, b
     ({"streams": [1]}, False),
     ({"streams": [], "extra": 1}, False),
     ({}, False),
+    ({"room": True}, True),
+    ({"streams": [STREAM], "room": True}, True),
+    ({"streams": [STREAM], "room": False}, True),
+    ({"room": False}, False),
+    ({"room": "yes"}, False),
+    ({"streams": [], "room": None}, False),
 ])
 async def test_the_group_request_schema_agrees_with_the_server(origin: Origin, body: Any, valid: bool) -> None:
     schema = validator(openapi_document(), "/components/schemas/GroupRequest")

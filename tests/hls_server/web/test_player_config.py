@@ -3,6 +3,7 @@ builder is tested in ``core/test_player_config.py``."""
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from ..conftest import (
     make_token,
     settings_for,
 )
-from ..http import ECHO_WINDOW, bearer, expect_error, expect_json, fetch, put_group
+from ..http import ECHO_WINDOW, bearer, expect_error, expect_json, fetch, put_group, put_room
 
 CONFIG = "/api/v1/player-config"
 GROUP = "g1"
@@ -58,8 +59,8 @@ async def test_group_token_gets_the_h5live_config_carrying_that_token(grouped: O
     assert "stream" not in source
     base = grouped.url("").rstrip("/")
     assert source["streams"] == [
-        {"id": STREAM, "master": f"{base}/hls/{STREAM}/master.m3u8", "entries": [0, 1]},
-        {"id": OTHER_STREAM, "master": f"{base}/hls/{OTHER_STREAM}/master.m3u8", "entries": [2, 3]},
+        {"id": STREAM, "master": f"{base}/hls/{STREAM}/master.m3u8", "entries": [0, 1], "live": False},
+        {"id": OTHER_STREAM, "master": f"{base}/hls/{OTHER_STREAM}/master.m3u8", "entries": [2, 3], "live": False},
     ]
     assert [(e["index"], e["stream"], e["label"]) for e in source["entries"]] == [
         (0, STREAM, "360p"), (1, STREAM, "240p"), (2, OTHER_STREAM, "360p"), (3, OTHER_STREAM, "240p")]
@@ -137,6 +138,98 @@ async def test_token_without_exp_gives_no_expiry(start_origin: StartOrigin) -> N
     origin = await start_origin(**{"auth.require_exp": False})
     reply = await fetch(origin, CONFIG, params={"stream": STREAM}, headers=bearer(make_token(omit=("exp",))))
     assert expect_json(reply)["security"]["expiresAt"] is None
+
+
+# -- rooms ---------------------------------------------------------------------------------------------------
+
+ROOM = "room1"
+ROOM_DISK = ("room1", "room1-alice", "room1-bob-cam", "room1-", "room10-x", "Room1-x")
+"""Streams on disk: the room's own id, two participants, and three that only look like participants."""
+ROOM_LISTING = [FMP4_STREAM, "room1", "room1-alice", "room1-bob-cam", "room1-live"]
+"""The room's config: its listed stream (published), then its own id and its participants, by id."""
+
+
+@pytest.fixture
+async def roomed(origin: Origin, media_root: Path) -> Origin:
+    for name in ROOM_DISK:
+        shutil.copytree(media_root / STREAM, media_root / name)
+    shutil.copytree(media_root / STREAM / RENDITIONS[0], media_root / "room1-live")  # one rendition: index.m3u8
+    await put_room(origin, ROOM, [FMP4_STREAM, "not-published"])
+    return origin
+
+
+ROOM_TOKENS = {
+    "roomId": lambda: make_token(roomId=ROOM, omit=("streamId",)),
+    "streamId naming the room": lambda: make_token(streamId=ROOM),
+    "group naming the room": lambda: make_token(group=ROOM, omit=("streamId",)),
+}
+
+
+@pytest.mark.parametrize("param", ["room", "group"])
+@pytest.mark.parametrize("make", ROOM_TOKENS.values(), ids=ROOM_TOKENS.keys())
+async def test_a_rooms_config_lists_its_streams_and_participants(roomed: Origin, make: Any, param: str) -> None:
+    token = make()
+    config = expect_json(await fetch(roomed, CONFIG, params={param: ROOM}, headers=bearer(token)))
+    source = config["source"]
+    assert source["group"] == {"id": ROOM, "security": {"jwtoken": token}, "room": True}
+    assert [s["id"] for s in source["streams"]] == ROOM_LISTING
+    assert all(s["live"] is False for s in source["streams"])  # copies on disk: none is being published
+    base = roomed.url("").rstrip("/")
+    masters = {s["id"]: s["master"] for s in source["streams"]}
+    assert masters["room1-alice"] == f"{base}/hls/room1-alice/master.m3u8"
+    assert masters["room1-live"] == f"{base}/hls/room1-live/index.m3u8"  # a single rendition at the root
+    live_entries = [e for e in source["entries"] if e["stream"] == "room1-live"]
+    assert [(e["label"], e["h5live"]["server"]["hls"]) for e in live_entries] == [
+        ("index", f"{base}/hls/room1-live/index.m3u8")]
+    for url in masters.values():
+        assert (await fetch(roomed, URL(url), token=token)).status == 200, url
+
+
+async def test_a_rooms_config_follows_the_media_root(roomed: Origin, media_root: Path) -> None:
+    token = make_token(roomId=ROOM, omit=("streamId",))
+    shutil.copytree(media_root / STREAM, media_root / "room1-carol")  # a participant arrives
+    shutil.rmtree(media_root / "room1-alice")  # one leaves
+    config = expect_json(await fetch(roomed, CONFIG, params={"room": ROOM}, headers=bearer(token)))
+    assert [s["id"] for s in config["source"]["streams"]] == [FMP4_STREAM, "room1", "room1-bob-cam", "room1-carol",
+                                                               "room1-live"]
+
+
+async def test_a_room_of_a_stored_longer_room_leaves_its_streams_out(roomed: Origin, media_root: Path) -> None:
+    shutil.copytree(media_root / STREAM, media_root / "room1-bob-cam2")
+    await put_room(origin=roomed, room="room1-bob", streams=[])  # now room1-bob-cam* are room1-bob's
+    token = make_token(roomId=ROOM, omit=("streamId",))
+    config = expect_json(await fetch(roomed, CONFIG, params={"room": ROOM}, headers=bearer(token)))
+    assert [s["id"] for s in config["source"]["streams"]] == [FMP4_STREAM, "room1", "room1-alice", "room1-live"]
+
+
+async def test_an_admin_gets_a_rooms_config_with_a_minted_play_token(roomed: Origin) -> None:
+    config = expect_json(await fetch(roomed, CONFIG, params={"room": ROOM}, headers=bearer()))
+    token = config["source"]["group"]["security"]["jwtoken"]
+    claims = jwt.decode(token, SECRET, algorithms=["HS256"])
+    assert (claims["type"], claims["group"]) == ("play", ROOM)  # a group claim: deleting the room closes it
+    assert [s["id"] for s in config["source"]["streams"]] == ROOM_LISTING
+    participant = f"/hls/room1-alice/{RENDITIONS[0]}/index.m3u8"
+    assert (await fetch(roomed, participant, token=token)).status == 200
+
+
+async def test_room_config_refusals(roomed: Origin) -> None:
+    publish = make_token(roomId=ROOM, type="publish", omit=("streamId",))
+    expect_error(await fetch(roomed, CONFIG, params={"room": ROOM}, headers=bearer(publish)), 403, "forbidden",
+                 publish, says=("publish token is not handed",))
+    other = make_token(roomId="room2", omit=("streamId",))
+    expect_error(await fetch(roomed, CONFIG, params={"room": ROOM}, headers=bearer(other)), 403, "forbidden", other)
+    lookalike = make_token(roomId="room", omit=("streamId",))  # room "room" is not room "room1"
+    expect_error(await fetch(roomed, CONFIG, params={"room": ROOM}, headers=bearer(lookalike)), 403, "forbidden",
+                 lookalike)
+    await put_group(roomed, GROUP, [STREAM])
+    plain = group_token()
+    expect_error(await fetch(roomed, CONFIG, params={"room": GROUP}, headers=bearer(plain)), 404, "not_found", plain,
+                 says=("no room 'g1'",))
+    expect_error(await fetch(roomed, CONFIG, params={"room": GROUP}, headers=bearer()), 404, "not_found",
+                 says=("no room 'g1'",))
+    stream_token = make_token(streamId="room1-alice")  # a participant's own stream token is no room token
+    expect_error(await fetch(roomed, CONFIG, params={"room": ROOM}, headers=bearer(stream_token)), 403, "forbidden",
+                 stream_token)
 
 
 # -- admin callers -------------------------------------------------------------------------------------------
@@ -258,6 +351,8 @@ async def test_two_different_tokens_conflict(grouped: Origin) -> None:
 @pytest.mark.parametrize(("query", "fragment"), [
     ({}, "exactly one of"),
     ({"group": GROUP, "stream": STREAM}, "exactly one of"),
+    ({"room": GROUP, "group": GROUP}, "exactly one of"),
+    ({"room": "../etc"}, "ids are"),
     ({"group": "../etc"}, "ids are"),
     ({"stream": "a" * 65}, "ids are"),
     ({"group": ""}, "ids are"),

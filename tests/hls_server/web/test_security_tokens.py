@@ -17,6 +17,7 @@ import functools
 import hashlib
 import hmac
 import json
+import shutil
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
@@ -49,7 +50,7 @@ from ..conftest import (
     make_token,
     settings_for,
 )
-from ..http import api, expect_error, expect_json, expect_media, fetch, put_group, send
+from ..http import api, expect_error, expect_json, expect_media, fetch, put_group, put_room, send
 
 SEGMENT = f"/hls/{STREAM}/360p/seg_00000.ts"
 MASTER = f"/hls/{STREAM}/master.m3u8"
@@ -477,7 +478,7 @@ async def test_publish_token_plays_its_stream(origin: Origin) -> None:
 
 @pytest.mark.parametrize("claim", ["group", "roomId"])
 async def test_group_and_room_tokens_follow_the_stored_group(origin: Origin, claim: str) -> None:
-    """A group (or roomId, the same thing) opens exactly the streams the server stores for it, live."""
+    """A group (or a roomId naming a stored plain group) opens exactly the streams the server stores for it, live."""
     await put_group(origin, "with-s1", [STREAM, OTHER_STREAM])
     await put_group(origin, "without-s1", [OTHER_STREAM])
     member = forge(HS256, play_claims(streamId=None, **{claim: "with-s1"}))
@@ -488,6 +489,43 @@ async def test_group_and_room_tokens_follow_the_stored_group(origin: Origin, cla
     expect_media(await send(origin, f"/hls/{OTHER_STREAM}/360p/seg_00000.ts", outsider, "query"), "video/mp2t")
     await put_group(origin, "with-s1", [OTHER_STREAM])  # s1 leaves the group: the cached grant no longer opens it
     expect_error(await send(origin, SEGMENT, member, "query"), 403, "forbidden", member)
+
+
+ROOM_LOOKALIKES = {"a": 200, "a-x": 200, "a-x-y": 200, "a-": 403, "ab-x": 403, "A-x": 403, "a-b": 403,
+                   "a-b-x": 403, "g-x": 403, "ax": 403}
+"""Streams on disk, asked with room a's token (rooms a and a-b stored, g a plain group): only room a's play."""
+
+
+@pytest.mark.parametrize("claims", [{"streamId": "a", "type": "publish"}, {"streamId": None, "roomId": "a"},
+                                    {"streamId": None, "group": "a"}], ids=["seed-streamId", "roomId", "group"])
+async def test_a_room_token_opens_the_room_and_nothing_that_looks_like_it(origin: Origin, media_root: Path,
+                                                                          claims: dict[str, Any]) -> None:
+    """SECURITY.md: scope checks compare ids exactly. The {room}- rule is room scope's, and room a's token does not
+    reach room a-b's streams (a-b-x) nor room a-b itself, a longer id (ab-x), another case (A-x) or a plain group."""
+    for name in ROOM_LOOKALIKES:
+        shutil.copytree(media_root / STREAM, media_root / name)
+    await put_room(origin, "a", [])
+    await put_room(origin, "a-b", [])
+    await put_group(origin, "g", ["g-x"])
+    token = forge(HS256, play_claims(**claims))
+    for name, status in ROOM_LOOKALIKES.items():
+        reply = await send(origin, f"/hls/{name}/360p/seg_00000.ts", token, "query")
+        if status == 200:
+            expect_media(reply, "video/mp2t")
+        else:
+            expect_error(reply, 403, "forbidden", token, says=("{room}-{participant}",))
+    expect_error(await send(origin, SEGMENT, token, "header"), 403, "forbidden", token)
+
+
+async def test_a_plain_group_or_stream_token_gives_no_participant_streams(origin: Origin, media_root: Path) -> None:
+    shutil.copytree(media_root / STREAM, media_root / "g-x")
+    shutil.copytree(media_root / STREAM, media_root / f"{STREAM}-x")
+    await put_group(origin, "g", [STREAM])
+    for token, name in ((forge(HS256, play_claims(streamId=None, group="g")), "g-x"),
+                        (forge(HS256, play_claims(type="publish")), f"{STREAM}-x"),
+                        (forge(HS256, play_claims(streamId="g", type="publish")), "g-x")):
+        expect_error(await send(origin, f"/hls/{name}/360p/seg_00000.ts", token, "query"), 403, "forbidden", token,
+                     says=("playback of this stream",))
 
 
 # -- which token: carriers, conflicts, size -----------------------------------------------------------------------
@@ -687,7 +725,8 @@ async def test_api_refuses_anything_but_an_admin_token(origin: Origin, factory: 
             kwargs["token"] = credential
         reply = await fetch(origin, path, **kwargs)
         expect_error(reply, status, code, *([credential] if credential else []))
-    assert expect_json(await api(origin, "GET", "/api/v1/groups")) == {"groups": {}}, "a refused request changed nothing"
+    assert expect_json(await api(origin, "GET", "/api/v1/groups")) == {"groups": {}, "rooms": []}, \
+        "a refused request changed nothing"
 
 
 async def test_api_accepts_an_admin_token_and_mints_scoped_tokens(origin: Origin) -> None:

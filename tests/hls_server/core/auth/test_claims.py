@@ -9,7 +9,7 @@ import pytest
 
 from hls_server.core.auth.claims import ClaimsPolicy, grant_from_claims
 from hls_server.core.errors import TokenInvalid
-from hls_server.core.grants import Action, Grant, Role, Target, allows
+from hls_server.core.grants import Action, Grant, Group, Role, Target, allows
 
 from .conftest import BASE, NOW
 
@@ -27,18 +27,23 @@ def _claims(**changes: Any) -> dict[str, Any]:
 
 
 def _grant(role: Role, streams: Iterable[str] = (), groups: Iterable[str] = (),
-           expires_at: float | None = NOW + 300, jti: str | None = None) -> Grant:
-    return Grant(role, frozenset(streams), frozenset(groups), expires_at, jti)
+           expires_at: float | None = NOW + 300, jti: str | None = None, rooms: Iterable[str] = ()) -> Grant:
+    return Grant(role, frozenset(streams), frozenset(groups), expires_at, jti, rooms=frozenset(rooms))
 
 
 GRANTED: dict[str, tuple[dict[str, Any], ClaimsPolicy, Grant]] = {
     "play a stream": (_claims(), VIEWER, _grant(Role.PLAY, ["s1"])),
     "publish a stream": (_claims(type="publish"), VIEWER, _grant(Role.PUBLISH, ["s1"])),
     "play a group": (_claims(streamId=DROP, group="g1"), VIEWER, _grant(Role.PLAY, groups=["g1"])),
-    "roomId counts as a group": (_claims(streamId=DROP, roomId="room1"), VIEWER,
-                                 _grant(Role.PLAY, groups=["room1"])),
+    "roomId is a room, kept apart from groups": (_claims(streamId=DROP, roomId="room1"), VIEWER,
+                                                 _grant(Role.PLAY, rooms=["room1"])),
+    "publish to a room": (_claims(type="publish", streamId=DROP, roomId="room1"), VIEWER,
+                          _grant(Role.PUBLISH, rooms=["room1"])),
+    # The seed's room token: a streamId naming the room. Whether it is a room is the store's to say (allows).
+    "the seed's room token is a streamId": (_claims(type="publish", streamId="room1"), VIEWER,
+                                            _grant(Role.PUBLISH, ["room1"])),
     "every scope claim": (_claims(group="g1", roomId="room1"), VIEWER,
-                          _grant(Role.PLAY, ["s1"], ["g1", "room1"])),
+                          _grant(Role.PLAY, ["s1"], ["g1"], rooms=["room1"])),
     "jti kept": (_claims(jti="abc"), VIEWER, _grant(Role.PLAY, ["s1"], jti="abc")),
     "float times": (_claims(iat=NOW + 0.5, exp=NOW + 300.5, nbf=NOW - 0.5), VIEWER,
                     _grant(Role.PLAY, ["s1"], expires_at=NOW + 300.5)),
@@ -130,5 +135,17 @@ def test_grant_from_claims_refuses(claims: dict[str, Any], policy: ClaimsPolicy,
 
 def test_roomId_grant_plays_the_rooms_streams() -> None:
     grant = grant_from_claims(_claims(streamId=DROP, roomId="room1"), VIEWER)
-    assert allows(grant, Action.PLAY, Target("s2"), {"room1": frozenset({"s2"})})
-    assert not allows(grant, Action.PLAY, Target("room1"), {"room1": frozenset({"s2"})})
+    store = {"room1": Group(frozenset({"s2"}), room=True)}
+    assert allows(grant, Action.PLAY, Target("s2"), store)  # listed
+    assert allows(grant, Action.PLAY, Target("room1-alice"), store)  # a participant
+    assert allows(grant, Action.PLAY, Target("room1"), store)  # the room's own stream
+    assert not allows(grant, Action.PLAY, Target("s3"), store)
+    assert not allows(grant, Action.PUBLISH, Target("room1-alice"), store)  # a play token only plays
+
+
+def test_a_streamId_naming_a_stored_room_is_room_scope_and_only_then() -> None:
+    grant = grant_from_claims(_claims(type="publish", streamId="room1"), VIEWER)
+    assert allows(grant, Action.PUBLISH, Target("room1-alice"), {"room1": Group(room=True)})
+    assert allows(grant, Action.PLAY, Target("room1-bob"), {"room1": Group(room=True)})
+    assert not allows(grant, Action.PUBLISH, Target("room1-alice"), {"room1": Group()})  # a plain group
+    assert not allows(grant, Action.PUBLISH, Target("room1-alice"), {})  # nothing stored: a stream id

@@ -33,18 +33,22 @@ def claims_of(token: str) -> dict[str, object]:
     return payload
 
 
-@pytest.mark.parametrize(("role", "scope"), [(Role.PLAY, "stream"), (Role.PUBLISH, "stream"), (Role.PLAY, "group"),
-                                             (Role.PUBLISH, "group")])
+SCOPE_CLAIM = {"stream": "streamId", "group": "group", "room": "roomId"}
+GRANT_FIELD = {"stream": "streams", "group": "groups", "room": "rooms"}
+
+
+@pytest.mark.parametrize("scope", SCOPE_CLAIM)
+@pytest.mark.parametrize("role", [Role.PLAY, Role.PUBLISH])
 async def test_viewer_tokens_round_trip(role: Role, scope: str) -> None:
-    stream, group = ("x1", None) if scope == "stream" else (None, "x1")
-    minted = minter(now=time.time()).viewer(role, stream=stream, group=group, ttl=600)
+    minted = minter(now=time.time()).viewer(role, ttl=600, **{scope: "x1"})  # type: ignore[arg-type]
     claims = claims_of(minted.token)
-    assert set(claims) == {"type", "streamId" if scope == "stream" else "group", "exp", "iat", "jti"}
-    assert claims["type"] == role.value and claims["exp"] == minted.expires_at
+    assert set(claims) == {"type", SCOPE_CLAIM[scope], "exp", "iat", "jti"}
+    assert claims["type"] == role.value and claims["exp"] == minted.expires_at and claims[SCOPE_CLAIM[scope]] == "x1"
     assert jwt.get_unverified_header(minted.token)["kid"] == "k1"
     grant = await verifier(VIEWER_KEYS).verify(minted.token)
-    streams, groups = ({"x1"}, set()) if scope == "stream" else (set(), {"x1"})
-    assert grant == Grant(role, frozenset(streams), frozenset(groups), minted.expires_at, str(claims["jti"]))
+    scope_of = {field: frozenset({"x1"}) if field == GRANT_FIELD[scope] else frozenset() for field in GRANT_FIELD.values()}
+    assert grant == Grant(role, expires_at=minted.expires_at, token_id=str(claims["jti"]), streams=scope_of["streams"],
+                          groups=scope_of["groups"], rooms=scope_of["rooms"])
 
 
 def test_default_ttl_and_explicit_expiry() -> None:
@@ -68,10 +72,11 @@ def test_lifetimes_out_of_bounds(kwargs: dict[str, object], message: str) -> Non
         minter().viewer(Role.PLAY, stream="s1", **kwargs)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("stream", "group"), [("s1", "g1"), (None, None)])
-def test_viewer_tokens_need_exactly_one_scope(stream: str | None, group: str | None) -> None:
+@pytest.mark.parametrize(("stream", "group", "room"), [("s1", "g1", None), ("s1", None, "r1"), (None, "g1", "r1"),
+                                                       (None, None, None)])
+def test_viewer_tokens_need_exactly_one_scope(stream: str | None, group: str | None, room: str | None) -> None:
     with pytest.raises(ValueError, match="exactly one"):
-        minter().viewer(Role.PLAY, stream=stream, group=group)
+        minter().viewer(Role.PLAY, stream=stream, group=group, room=room)
 
 
 def test_viewer_tokens_are_never_admin() -> None:
