@@ -413,7 +413,7 @@ def find_tool(name: str, given: str | None) -> str:
     """PATH first, then the sbin directories (nginx is in /usr/sbin, not on a normal user's PATH)."""
     found = given or shutil.which(name) or shutil.which(name, path="/usr/local/sbin:/usr/sbin:/sbin")
     if found is None:
-        raise BenchError(f"{name} is not installed: apt-get install nginx-light wrk (or pass --{name} PATH)")
+        raise BenchError(f"{name} is not installed: apt-get install nginx wrk ffmpeg (or pass --{name} PATH)")
     return found
 
 

@@ -111,6 +111,7 @@ class IngestSettings:
     max_playlist_bytes: int = DEFAULT_MAX_PLAYLIST_BYTES
     body_timeout: float = DEFAULT_BODY_TIMEOUT
     end_after: float = DEFAULT_END_AFTER  # in target durations
+    fsync: bool = False  # each write durable before its rename (the rename alone makes it atomic for readers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -452,6 +453,8 @@ SETTINGS: tuple[Setting, ...] = (
             default=DEFAULT_MAX_PLAYLIST_BYTES, low=1024, high=16 << 20, example=256 << 10),
     Setting("ingest.body_timeout", Kind.FLOAT, "seconds an ingest body may stall before the connection is closed",
             default=DEFAULT_BODY_TIMEOUT, low=0.1, high=300, example=5.0),
+    Setting("ingest.fsync", Kind.BOOL, "fsync each ingest write before it replaces the file (durable across a "
+            "power cut; costs latency; the rename alone makes writes atomic)", default=False, example=True),
     Setting("live.end_after", Kind.FLOAT, "target durations without a write before a live stream is ended "
             "(EXT-X-ENDLIST)", default=DEFAULT_END_AFTER, low=1, high=100, example=2.0),
     # The web player.
@@ -739,7 +742,8 @@ def _build(v: _Values, serving: bool) -> Settings:
                               renew_before=v.integer("player.renew_before")),
         ingest=IngestSettings(max_segment_bytes=v.integer("ingest.max_segment_bytes"),
                               max_playlist_bytes=v.integer("ingest.max_playlist_bytes"),
-                              body_timeout=v.number("ingest.body_timeout"), end_after=v.number("live.end_after")),
+                              body_timeout=v.number("ingest.body_timeout"), end_after=v.number("live.end_after"),
+                              fsync=v.boolean("ingest.fsync")),
         rtmp_callers=v.strings("rtmp.callers"),
     )
 

@@ -48,7 +48,7 @@ def build_services(settings: Settings) -> Services:
     groups = GroupStore(settings.state_dir)
     groups.load()
     playlists = PlaylistCache(media, settings.playlist_revalidate)
-    store = IngestStore(settings.media_root)
+    store = IngestStore(settings.media_root, fsync=settings.ingest.fsync)
     live = LiveRegistry(settings.state_dir, store, end_after=settings.ingest.end_after,
                         on_playlist_changed=lambda p: playlists.invalidate(p.stream, p.rendition, p.name))
     live.load()

@@ -4,9 +4,9 @@ Every folder on the way is opened from the media root with ``O_NOFOLLOW | O_DIRE
 descriptor (``dir_fd``), so a symlink planted at the stream or the rendition level is refused (``ELOOP``), never
 followed, and no path is ever resolved twice. A file is written as the group store and ``transcode/publish.py``
 write theirs: a temporary dotfile in the target folder (``O_EXCL | O_NOFOLLOW``; dotfiles are never served),
-fsynced, then ``os.replace``-d over the name and the folder fsynced. A reader sees the old file or the new one,
-never half of one; an upload that fails (disk full, a cap, a client gone) removes its temporary file and leaves
-the stored file untouched. Disk full (``ENOSPC``, ``EDQUOT``) is :class:`InsufficientStorage`.
+then ``os.replace``-d over the name (fsynced first, file and folder, with ``ingest.fsync``). A reader sees the
+old file or the new one, never half of one; an upload that fails (disk full, a cap, a client gone) removes its
+temporary file and leaves the stored file untouched. Disk full (``ENOSPC``, ``EDQUOT``) is :class:`InsufficientStorage`.
 
 All of it is blocking: the web layer calls it in an executor, a batch of chunks at a time.
 """
@@ -45,15 +45,19 @@ FILE_MODE = 0o644
 
 
 class IngestStore:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, fsync: bool = False) -> None:
+        """``fsync``: make every write durable before it is renamed into place (ingest.fsync). Off by default:
+        the rename alone is what makes a write atomic for readers, and a live segment outlived by a power cut is
+        worth little; an fsync costs each segment milliseconds of ingest-to-listed time (docs/benchmarks.md)."""
         self.root = Path(os.path.realpath(root))
+        self.fsync = fsync
 
     def open_upload(self, path: IngestPath) -> Upload:
         """A temporary file in ``path``'s folder (created with its stream folder if need be)."""
         folder = self._folder(path, create=True)
         if folder is None:  # _folder creates, or raises
             raise FileNotFoundError(path.relative)
-        return Upload(folder, path.name)
+        return Upload(folder, path.name, fsync=self.fsync)
 
     def write_file(self, path: IngestPath, body: bytes) -> bool:
         """Write ``body`` atomically at ``path``; True when the file is new (else it replaced one)."""
@@ -176,7 +180,8 @@ class IngestStore:
                 if create:
                     try:
                         os.mkdir(name, FOLDER_MODE, dir_fd=fd)
-                        _fsync_quietly(fd)  # the new folder's name is durable before files go in it
+                        if self.fsync:
+                            _fsync_quietly(fd)  # the new folder's name is durable before files go in it
                     except FileExistsError:
                         pass
                     except OSError as err:
@@ -202,8 +207,9 @@ class Upload:
     """A temporary dotfile in an open folder: ``write`` batches, then ``commit`` (atomic) or ``abort``.
     ``abort`` after ``commit`` does nothing, so ``try: ... commit() finally: abort()`` is the pattern."""
 
-    def __init__(self, folder: int, name: str) -> None:
+    def __init__(self, folder: int, name: str, *, fsync: bool = False) -> None:
         self._folder: int | None = folder
+        self._fsync = fsync
         self.name = name
         self.size = 0
         while True:
@@ -232,12 +238,13 @@ class Upload:
             _raise(err, None)
 
     def commit(self) -> bool:
-        """Make the file durable under its name; True when no file had that name before."""
+        """Put the file in place under its name (durable first, with ``fsync``); True when it is new."""
         if self._fd is None or self._folder is None:
             raise ValueError("commit after commit or abort")
         folder = self._folder
         try:
-            os.fsync(self._fd)
+            if self._fsync:
+                os.fsync(self._fd)
             os.close(self._fd)
             self._fd = None
             try:
@@ -250,7 +257,8 @@ class Upload:
             self.abort()
             _raise(err, None)
         self._temp = ""
-        _fsync_quietly(folder)
+        if self._fsync:
+            _fsync_quietly(folder)
         os.close(folder)
         self._folder = None
         return created
