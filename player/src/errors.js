@@ -20,6 +20,8 @@ export const Code = Object.freeze({
   NOT_CONFIGURED: "not_configured",
   // The player's.
   EMPTY: "empty",
+  NOT_LIVE: "not_live",
+  ENDED: "ended",
   NETWORK: "network",
   SERVER: "server",
   MEDIA: "media",
@@ -39,7 +41,7 @@ export const SERVER_CODES = Object.freeze([...AUTH_CODES, Code.FORBIDDEN, Code.N
 
 /** Errors worth a "Try again" button. */
 export const RETRYABLE_CODES = Object.freeze([Code.NETWORK, Code.SERVER, Code.MEDIA, Code.NOT_FOUND, Code.EMPTY,
-  Code.NOT_CONFIGURED]);
+  Code.NOT_LIVE, Code.ENDED, Code.NOT_CONFIGURED]);
 
 /** A setup or load given up on purpose: nothing to show. */
 export const SILENT_CODES = Object.freeze([Code.DESTROYED, Code.CANCELLED]);
@@ -67,6 +69,10 @@ const MESSAGES = {
     "It does not exist or is not being published right now."],
   [Code.EMPTY]: ["Nothing is being published in this group yet.",
     "Playback starts here once a stream is published; the player checks again by itself."],
+  [Code.NOT_LIVE]: ["This stream is not live yet.",
+    "It starts when the broadcaster goes live; the player checks again by itself."],
+  [Code.ENDED]: ["The stream has ended.",
+    "The broadcaster stopped sending it. If it starts again, try again."],
   [Code.NETWORK]: ["The video server cannot be reached.",
     "Check your internet connection, then try again."],
   [Code.SERVER]: ["The video server ran into a problem.", "Try again in a moment."],

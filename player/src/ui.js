@@ -135,7 +135,7 @@ export class PlayerUI {
     const volume = el("input", "hlsgate-volume", {type: "range", min: "0", max: "1", step: "0.05", value: "1",
       "aria-label": "Volume"});
     const time = el("span", "hlsgate-time");
-    const live = el("button", "hlsgate-live", {type: "button", title: "Go to live"});
+    const live = el("button", "hlsgate-live", {type: "button", title: "Live", "aria-label": "Live"});
     live.textContent = "Live";
     live.hidden = true;
     const status = el("span", "hlsgate-status", {role: "status", "aria-live": "polite"});
@@ -264,6 +264,10 @@ export class PlayerUI {
     ui.time.hidden = live;
     if (live) {
       ui.live.classList.toggle("hlsgate-behind", behind);
+      // behind the live edge, the badge says where it takes the viewer
+      const label = behind ? "Behind live: go to the live edge" : "Live";
+      ui.live.setAttribute("aria-label", label);
+      ui.live.title = label;
       return;
     }
     const current = video.currentTime || 0;
