@@ -13,6 +13,7 @@ import {entryLevels, findQuality, hlsLevels, normaliseQuality} from "./levels.js
 import {LiveEvent, LiveState, LiveTracker, liveError} from "./live.js";
 import {fetchPlayerConfig} from "./loader.js";
 import {clockOffset} from "./renewal.js";
+import {streamChoices} from "./streams.js";
 import {systemClock, Timers} from "./timers.js";
 import {TokenController} from "./tokens.js";
 import {PlayerUI, statusText} from "./ui.js";
@@ -375,7 +376,7 @@ export class HlsGatePlayer {
   }
 
   _renderStreamMenu() {
-    this._ui.renderStreamMenu(this.streams, this.stream);
+    this._ui.renderStreamMenu(streamChoices(this._streams, this.stream));
   }
 
   _renderTime() {

@@ -7,6 +7,7 @@
 import {AUTO_QUALITY, State} from "./defs.js";
 import {formatTime} from "./format.js";
 import {icon, iconForCode} from "./icons.js";
+import {offersChoice} from "./streams.js";
 
 const COMPACT_WIDTH_PX = 480; // a narrower bar keeps "Auto" short
 const ROOT_ATTRIBUTES = ["data-state", "data-code", "data-engine", "data-live", "tabindex"];
@@ -245,12 +246,13 @@ export class PlayerUI {
     }
   }
 
-  /** The stream menu, hidden for fewer than two streams. */
-  renderStreamMenu(ids, current) {
+  /** The stream menu (streams.js `streamChoices`: valued by id, labelled), hidden for fewer than two streams. */
+  renderStreamMenu(choices) {
     const select = this._el.streamSelect;
-    select.replaceChildren(...ids.map((id) => option(id, id)));
-    select.hidden = ids.length < 2;
-    if (current) select.value = current;
+    select.replaceChildren(...choices.map((choice) => option(choice.id, choice.label)));
+    select.hidden = !offersChoice(choices);
+    const current = choices.find((choice) => choice.current);
+    if (current) select.value = current.id;
   }
 
   /** Live: the LIVE badge (dimmed when `behind`); else the time and, with a duration, the seek bar. */

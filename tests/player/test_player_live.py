@@ -9,7 +9,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from .conftest import LIVE_RENDITION, LiveEncoder, Viewer, as_json, serve_host_page, stream_token, token_of
+from tests.hls_server.serving import api
+
+from .conftest import (
+    LIVE_RENDITION,
+    LiveEncoder,
+    Viewer,
+    as_json,
+    group_token,
+    serve_host_page,
+    stream_token,
+    token_of,
+)
 
 ENDED_WORDS = "The stream has ended."
 
@@ -74,3 +85,47 @@ def test_live_stream_not_started_yet_says_so_then_plays_once_it_is_live(
     viewer.page.wait_for_selector(".hlsgate-live", state="visible", timeout=15_000)
     viewer.wait_until_played(0.5, timeout_ms=15_000)
     assert viewer.code() is None and viewer.page.is_hidden(".hlsgate-message")
+
+
+def test_room_of_two_live_streams_the_picker_lists_both_and_the_keyboard_switches(
+        viewer: Viewer, start_live: Callable[[str], LiveEncoder]) -> None:
+    """A room's config as the origin will give it (participants' streams, each ``live: true``), inline: the
+    picker lists both, marked live; choosing the other with the keyboard plays it, live, with the same token."""
+    room, participants = "room7", ("room7-alice", "room7-bob")
+    encoders = [start_live(stream) for stream in participants]
+    for encoder in encoders:
+        encoder.wait_until_listed()
+    # a group of the two stands for the room (the rooms part gives rooms their own tokens and config)
+    status, body = api(viewer.origin, "PUT", f"/api/v1/groups/{room}", {"streams": list(participants)})
+    assert status == 200, body
+    token = group_token(room)
+    base = viewer.origin.url
+    source = {"group": {"id": room, "security": {"jwtoken": token}},
+              "entries": [{"index": i, "label": LIVE_RENDITION, "stream": stream,
+                           "h5live": {"server": {"hls": f"{base}/hls/{stream}/{LIVE_RENDITION}/index.m3u8"},
+                                      "security": {"jwtoken": token}}}
+                          for i, stream in enumerate(participants)],
+              "streams": [{"id": stream, "master": f"{base}/hls/{stream}/master.m3u8", "entries": [i], "live": True}
+                          for i, stream in enumerate(participants)]}
+    serve_host_page(viewer, f"""
+        const player = new HlsGatePlayer("player");
+        window.hlsgatePlayer = player;
+        player.setup({{source: {as_json(source)}, playback: {{muted: true}}}}).catch(() => {{}});
+    """)
+    viewer.page.wait_for_selector(".hlsgate-live", state="visible", timeout=15_000)
+    picker = viewer.page.locator("select.hlsgate-stream")
+    assert picker.is_visible() and picker.get_attribute("aria-label") == "Stream"
+    options = viewer.evaluate("() => [...document.querySelectorAll('select.hlsgate-stream option')]"
+                              ".map(o => [o.value, o.textContent])")
+    assert options == [[stream, f"{stream} (live)"] for stream in participants]
+    assert picker.input_value() == participants[0]
+
+    picker.focus()
+    viewer.page.keyboard.press("ArrowDown")
+    viewer.page.wait_for_function(f"() => window.hlsgatePlayer.stream === {as_json(participants[1])}",
+                                  timeout=5_000)
+    viewer.page.wait_for_selector(".hlsgate-live", state="visible", timeout=15_000)
+    viewer.wait_until_played(0.5, timeout_ms=15_000)
+    other = [r for r in viewer.traffic.segments() if f"/{participants[1]}/" in r.url]
+    assert other and all(token_of(r.url) == token for r in other), "the other participant's stream did not play"
+    assert viewer.code() is None
