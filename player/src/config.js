@@ -142,7 +142,7 @@ export function normaliseEntries(raw, base) {
   });
 }
 
-/** Streams -> [{id, master, entries: [entry]}]; without `source.streams`, entries are grouped by `stream`. */
+/** Streams -> [{id, master, entries: [entry], live}]; without `source.streams`, entries are grouped by `stream`. */
 export function normaliseStreams(source, entries, base) {
   const byIndex = new Map(entries.map((entry) => [entry.index, entry]));
   if (Array.isArray(source.streams) && source.streams.length > 0) {
@@ -168,7 +168,8 @@ export function normaliseStreams(source, entries, base) {
         members = entries.filter((entry) => entry.stream === stream.id);
       }
       if (!master && members.length === 0) throw configError(`${where} has neither a master playlist nor entries`);
-      return {id: stream.id, master, entries: members};
+      // live: true | false from the origin (a room lists its live participants), null when it does not say
+      return {id: stream.id, master, entries: members, live: typeof stream.live === "boolean" ? stream.live : null};
     });
   }
   const fallbackId = scopeOf(source).id || "stream";
@@ -178,7 +179,7 @@ export function normaliseStreams(source, entries, base) {
     if (!groups.has(id)) groups.set(id, []);
     groups.get(id).push(entry);
   }
-  return [...groups].map(([id, members]) => ({id, master: null, entries: members}));
+  return [...groups].map(([id, members]) => ({id, master: null, entries: members, live: null}));
 }
 
 /**

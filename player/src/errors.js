@@ -18,8 +18,16 @@ export const Code = Object.freeze({
   METHOD_NOT_ALLOWED: "method_not_allowed",
   PAYLOAD_TOO_LARGE: "payload_too_large",
   NOT_CONFIGURED: "not_configured",
+  // The ingest's answers (PUT /ingest/...): a publisher's, not a viewer's, but the table mirrors every code.
+  REQUEST_TIMEOUT: "request_timeout",
+  PUBLISHER_CONFLICT: "publisher_conflict",
+  UNSUPPORTED_MEDIA: "unsupported_media",
+  INVALID_PLAYLIST: "invalid_playlist",
+  INSUFFICIENT_STORAGE: "insufficient_storage",
   // The player's.
   EMPTY: "empty",
+  NOT_LIVE: "not_live",
+  ENDED: "ended",
   NETWORK: "network",
   SERVER: "server",
   MEDIA: "media",
@@ -35,11 +43,12 @@ export const AUTH_CODES = Object.freeze([Code.TOKEN_MISSING, Code.TOKEN_INVALID,
 
 /** Every `error` code the origin's JSON answers can carry (tests/player/test_error_codes.py checks the list). */
 export const SERVER_CODES = Object.freeze([...AUTH_CODES, Code.FORBIDDEN, Code.NOT_FOUND, Code.BAD_REQUEST,
-  Code.METHOD_NOT_ALLOWED, Code.PAYLOAD_TOO_LARGE, Code.NOT_CONFIGURED]);
+  Code.METHOD_NOT_ALLOWED, Code.PAYLOAD_TOO_LARGE, Code.NOT_CONFIGURED, Code.REQUEST_TIMEOUT,
+  Code.PUBLISHER_CONFLICT, Code.UNSUPPORTED_MEDIA, Code.INVALID_PLAYLIST, Code.INSUFFICIENT_STORAGE]);
 
 /** Errors worth a "Try again" button. */
 export const RETRYABLE_CODES = Object.freeze([Code.NETWORK, Code.SERVER, Code.MEDIA, Code.NOT_FOUND, Code.EMPTY,
-  Code.NOT_CONFIGURED]);
+  Code.NOT_LIVE, Code.ENDED, Code.NOT_CONFIGURED, Code.REQUEST_TIMEOUT, Code.INSUFFICIENT_STORAGE]);
 
 /** A setup or load given up on purpose: nothing to show. */
 export const SILENT_CODES = Object.freeze([Code.DESTROYED, Code.CANCELLED]);
@@ -67,6 +76,10 @@ const MESSAGES = {
     "It does not exist or is not being published right now."],
   [Code.EMPTY]: ["Nothing is being published in this group yet.",
     "Playback starts here once a stream is published; the player checks again by itself."],
+  [Code.NOT_LIVE]: ["This stream is not live yet.",
+    "It starts when the broadcaster goes live; the player checks again by itself."],
+  [Code.ENDED]: ["The stream has ended.",
+    "The broadcaster stopped sending it. If it starts again, try again."],
   [Code.NETWORK]: ["The video server cannot be reached.",
     "Check your internet connection, then try again."],
   [Code.SERVER]: ["The video server ran into a problem.", "Try again in a moment."],
@@ -80,6 +93,16 @@ const MESSAGES = {
   [Code.PAYLOAD_TOO_LARGE]: ["The video server refused a request that was too large.", DAMAGED_LINK],
   [Code.NOT_CONFIGURED]: ["Playback is not set up on this server yet.",
     "The site's operator needs to finish its setup."],
+  [Code.REQUEST_TIMEOUT]: ["The video server stopped waiting for a request that stalled.",
+    "Check your internet connection, then try again."],
+  [Code.PUBLISHER_CONFLICT]: ["Another publisher is already live on this stream.",
+    "One encoder publishes a stream at a time: stop the other one, or publish under another stream id."],
+  [Code.UNSUPPORTED_MEDIA]: ["The video server refused media it does not take.",
+    "Segments must be MPEG-TS or fragmented MP4 (ISO-BMFF)."],
+  [Code.INVALID_PLAYLIST]: ["The video server refused a playlist that is not valid.",
+    "A playlist must be HLS and name only files of its own stream."],
+  [Code.INSUFFICIENT_STORAGE]: ["The video server is out of storage space.",
+    "Nothing stored was lost. The site's operator needs to free space; then try again."],
   [Code.DESTROYED]: ["The player was closed.", ""],
   [Code.CANCELLED]: ["A newer request replaced this one.", ""],
 };
@@ -133,6 +156,10 @@ export function codeForStatus(status) {
   if (status === 413) return Code.PAYLOAD_TOO_LARGE;
   if (status === 400) return Code.BAD_REQUEST;
   if (status === 503) return Code.NOT_CONFIGURED;
+  if (status === 409) return Code.PUBLISHER_CONFLICT;
+  if (status === 415) return Code.UNSUPPORTED_MEDIA;
+  if (status === 422) return Code.INVALID_PLAYLIST;
+  if (status === 507) return Code.INSUFFICIENT_STORAGE;
   return Code.SERVER;
 }
 

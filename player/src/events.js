@@ -10,6 +10,7 @@ export const PlayerEvent = Object.freeze({
   STATUS: "status",
   STREAM: "stream",
   TOKEN_RENEWED: "tokenrenewed",
+  LIVE: "live",
   ERROR: "error",
 });
 
@@ -18,7 +19,8 @@ export const Internal = Object.freeze({
   MANIFEST_PARSED: "manifest-parsed", // {levels}: hls.js's levels are known; the load is ready
   LEVELS_UPDATED: "levels-updated", // {levels}
   LEVEL_SWITCHED: "level-switched", // {level}: the level on screen changed
-  LEVEL_LOADED: "level-loaded", // a media playlist loaded (duration and liveness may have changed)
+  LEVEL_LOADED: "level-loaded", // {live}: a media playlist loaded (duration and liveness may have changed)
+  GONE: "gone", // {error}: the origin answered 404/410 for good; the live state decides the words
   MEDIA_READY: "media-ready", // the native engine's metadata are loaded; the load is ready
   PLAY_REFUSED: "play-refused", // the browser did not resume playback after a source swap
   RECONNECTING: "reconnecting", // {reconnecting}

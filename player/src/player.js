@@ -10,13 +10,16 @@ import {EventBus, Internal, PlayerEvent} from "./events.js";
 import {Code, PlayerError, isRetryable, isSilent, playerError} from "./errors.js";
 import {clockSecurity, mergeConfig, needsFetch, planPlayback, validateHostConfig} from "./config.js";
 import {entryLevels, findQuality, hlsLevels, normaliseQuality} from "./levels.js";
+import {LiveEvent, LiveState, LiveTracker, liveError} from "./live.js";
 import {fetchPlayerConfig} from "./loader.js";
 import {clockOffset} from "./renewal.js";
+import {streamChoices} from "./streams.js";
 import {systemClock, Timers} from "./timers.js";
 import {TokenController} from "./tokens.js";
 import {PlayerUI, statusText} from "./ui.js";
 
 const EMPTY_POLL_MS = 20000;
+const NOT_LIVE_POLL_MS = 10000; // a live stream that has not started: look again this often
 const NOTE_MS = 4000;
 
 export class HlsGatePlayer {
@@ -60,6 +63,7 @@ export class HlsGatePlayer {
     this._initialMute = false;
     this._autoMuted = false;
     this._preferredQuality = null;
+    this._live = new LiveTracker();
     this._ui = new PlayerUI(root, {stylesheetUrl: STYLESHEET_URL, actions: {
       togglePlay: () => this._togglePlay(),
       goLive: () => this._goLive(),
@@ -149,6 +153,11 @@ export class HlsGatePlayer {
     return this._stream ? this._stream.id : null;
   }
 
+  /** "unknown" | "waiting" | "live" | "ending" | "ended" | "vod": what the stream playing now is (live.js). */
+  get liveState() {
+    return this._live.state;
+  }
+
   get streams() {
     return this._streams ? this._streams.map((stream) => stream.id) : [];
   }
@@ -205,7 +214,14 @@ export class HlsGatePlayer {
           auto: this.currentQuality === AUTO_QUALITY, level: shown});
       }
     });
-    bus.on(Internal.LEVEL_LOADED, () => this._renderTime());
+    bus.on(Internal.LEVEL_LOADED, ({live}) => {
+      this._feedLive({type: LiveEvent.PLAYLIST, live});
+      this._renderTime();
+    });
+    bus.on(Internal.GONE, ({error}) => {
+      this._feedLive({type: LiveEvent.GONE});
+      this._fail(liveError(this._live.state) || error);
+    });
     bus.on(Internal.MEDIA_READY, () => {
       this._renderQualityMenu();
       this._loaded();
@@ -244,10 +260,20 @@ export class HlsGatePlayer {
       if (!video.paused && this._state === State.BUFFERING) this._setState(State.PLAYING);
     });
     listen(video, "ended", () => {
-      if (this._state !== State.ERROR) this._setState(State.PAUSED);
+      if (this._state === State.ERROR) return;
+      this._feedLive({type: LiveEvent.MEDIA_ENDED});
+      if (this._live.state === LiveState.ENDED) this._fail(liveError(LiveState.ENDED));
+      else this._setState(State.PAUSED);
     });
     listen(video, "timeupdate", () => this._renderTime());
-    listen(video, "durationchange", () => this._renderTime());
+    listen(video, "durationchange", () => {
+      // the native engine has no playlist events: an Infinity duration is live, a finite one has ENDLIST
+      if (this._engine && this.engine === EngineName.NATIVE) {
+        const live = this._engine.liveness();
+        if (live !== null) this._feedLive({type: LiveEvent.PLAYLIST, live});
+      }
+      this._renderTime();
+    });
     listen(video, "volumechange", () => this._renderVolume());
     listen(video, "resize", () => this._renderStatus());
     listen(document, "visibilitychange", () => {
@@ -257,6 +283,11 @@ export class HlsGatePlayer {
       if (this._error && this._error.code === Code.NETWORK) this._retry();
     });
     this._renderVolume();
+  }
+
+  /** Feed the live state machine; a change is the public `live` event. */
+  _feedLive(event) {
+    if (this._live.feed(event)) this._emit(PlayerEvent.LIVE, {state: this._live.state, stream: this.stream});
   }
 
   _emit(name, data) {
@@ -286,7 +317,9 @@ export class HlsGatePlayer {
 
   _retry() {
     if (this._destroyed) return;
-    const restart = !this.config || !this._stream || (this._error && this._error.code === Code.EMPTY);
+    // An empty group or an ended stream asks for the config again: a room's config lists who is live now.
+    const restart = !this.config || !this._stream
+      || (this._error && (this._error.code === Code.EMPTY || this._error.code === Code.ENDED));
     this._clearError();
     if (restart) {
       this._start().catch((error) => this._failOnce(error)); // fetch the config again, then play
@@ -343,7 +376,7 @@ export class HlsGatePlayer {
   }
 
   _renderStreamMenu() {
-    this._ui.renderStreamMenu(this.streams, this.stream);
+    this._ui.renderStreamMenu(streamChoices(this._streams, this.stream));
   }
 
   _renderTime() {
@@ -388,7 +421,12 @@ export class HlsGatePlayer {
       this._pendingLoad = null;
     }
     this._emit(PlayerEvent.ERROR, {code: error.code, message: error.message, hint: error.hint});
-    if (error.code === Code.EMPTY) this._later(() => this._retry(), EMPTY_POLL_MS);
+    const poll = {[Code.EMPTY]: EMPTY_POLL_MS, [Code.NOT_LIVE]: NOT_LIVE_POLL_MS}[error.code];
+    if (poll) {
+      this._later(() => {
+        if (this._error === error) this._retry(); // unless the viewer retried (or anything else) meanwhile
+      }, poll);
+    }
   }
 
   /** Show `error` unless it is already shown (a load rejects with the error its handler displayed). */
@@ -484,6 +522,7 @@ export class HlsGatePlayer {
     this._stopPlayback();
     this._setState(State.LOADING);
     this._stream = stream;
+    this._live = new LiveTracker({expectLive: stream.live});
     this._entry = stream.master ? null : entry || this._preferredEntry(stream) || stream.entries[0];
     this._autoplay = autoplay;
     this._tokens.select(this._entry ? this._entry.token : null);

@@ -7,6 +7,7 @@
 import {AUTO_QUALITY, State} from "./defs.js";
 import {formatTime} from "./format.js";
 import {icon, iconForCode} from "./icons.js";
+import {offersChoice} from "./streams.js";
 
 const COMPACT_WIDTH_PX = 480; // a narrower bar keeps "Auto" short
 const ROOT_ATTRIBUTES = ["data-state", "data-code", "data-engine", "data-live", "tabindex"];
@@ -135,7 +136,7 @@ export class PlayerUI {
     const volume = el("input", "hlsgate-volume", {type: "range", min: "0", max: "1", step: "0.05", value: "1",
       "aria-label": "Volume"});
     const time = el("span", "hlsgate-time");
-    const live = el("button", "hlsgate-live", {type: "button", title: "Go to live"});
+    const live = el("button", "hlsgate-live", {type: "button", title: "Live", "aria-label": "Live"});
     live.textContent = "Live";
     live.hidden = true;
     const status = el("span", "hlsgate-status", {role: "status", "aria-live": "polite"});
@@ -245,12 +246,13 @@ export class PlayerUI {
     }
   }
 
-  /** The stream menu, hidden for fewer than two streams. */
-  renderStreamMenu(ids, current) {
+  /** The stream menu (streams.js `streamChoices`: valued by id, labelled), hidden for fewer than two streams. */
+  renderStreamMenu(choices) {
     const select = this._el.streamSelect;
-    select.replaceChildren(...ids.map((id) => option(id, id)));
-    select.hidden = ids.length < 2;
-    if (current) select.value = current;
+    select.replaceChildren(...choices.map((choice) => option(choice.id, choice.label)));
+    select.hidden = !offersChoice(choices);
+    const current = choices.find((choice) => choice.current);
+    if (current) select.value = current.id;
   }
 
   /** Live: the LIVE badge (dimmed when `behind`); else the time and, with a duration, the seek bar. */
@@ -264,6 +266,10 @@ export class PlayerUI {
     ui.time.hidden = live;
     if (live) {
       ui.live.classList.toggle("hlsgate-behind", behind);
+      // behind the live edge, the badge says where it takes the viewer
+      const label = behind ? "Behind live: go to the live edge" : "Live";
+      ui.live.setAttribute("aria-label", label);
+      ui.live.title = label;
       return;
     }
     const current = video.currentTime || 0;

@@ -4,6 +4,7 @@ import {describe, test} from "node:test";
 import {chooseEngine} from "../src/engines/index.js";
 import {AUTH_RETRY_LIMIT, hlsConfig, withRetryHook} from "../src/engines/hlsjs.js";
 import {entryLevels, findQuality, hlsLevels, normaliseQuality} from "../src/levels.js";
+import {swapToken} from "../src/token-url.js";
 import {statusText} from "../src/ui.js";
 
 const DEFAULTS = {
@@ -40,6 +41,29 @@ describe("the settings hls.js is given", () => {
     assert.deepEqual(withRetryHook(undefined, shouldRetry).default.errorRetry,
       {maxNumRetry: 0, retryDelayMs: 1000, maxRetryDelayMs: 8000, shouldRetry});
     assert.ok(AUTH_RETRY_LIMIT >= 1);
+  });
+});
+
+describe("a live stream's reloads after a renewal", () => {
+  test("the next playlist reload and the segments it lists carry the renewed token, with no reload of the player", () => {
+    // hls.js reloads a live media playlist every target duration by the URL the master gave (holding the token
+    // the master was asked with); each reload and each segment goes through xhrSetup, which reads the token now.
+    const origin = "https://m.example";
+    let current = "old.t.k";
+    const settings = hlsConfig({defaults: DEFAULTS, extra: {}, startPosition: -1, shouldRetry: () => true,
+      rewrite: (url) => swapToken(url, current, origin)});
+    const opened = [];
+    const request = (url) => settings.xhrSetup({open: (method, sent) => opened.push(sent)}, url);
+    const reload = `${origin}/hls/live/360p/index.m3u8?token=old.t.k`;
+    request(reload);
+    current = "new.t.k"; // renewed between two reloads
+    request(reload);
+    request(`${origin}/hls/live/360p/seg_00007.ts?token=old.t.k`); // listed by a playlist fetched before
+    request(`${origin}/hls/live/360p/seg_00008.ts?token=new.t.k`);
+    assert.deepEqual(opened, [reload, `${origin}/hls/live/360p/index.m3u8?token=new.t.k`,
+      `${origin}/hls/live/360p/seg_00007.ts?token=new.t.k`, `${origin}/hls/live/360p/seg_00008.ts?token=new.t.k`]);
+    const fetched = settings.fetchSetup({url: reload}, {});
+    assert.equal(fetched.url, `${origin}/hls/live/360p/index.m3u8?token=new.t.k`);
   });
 });
 

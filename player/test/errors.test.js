@@ -22,6 +22,12 @@ const SERVER_ANSWERS = {
   method_not_allowed: [405, "The video server does not answer this kind of request."],
   payload_too_large: [413, "The video server refused a request that was too large."],
   not_configured: [503, "Playback is not set up on this server yet."],
+  // the ingest's: a publisher sees them, a viewer normally never does
+  request_timeout: [408, "The video server stopped waiting for a request that stalled."],
+  publisher_conflict: [409, "Another publisher is already live on this stream."],
+  unsupported_media: [415, "The video server refused media it does not take."],
+  invalid_playlist: [422, "The video server refused a playlist that is not valid."],
+  insufficient_storage: [507, "The video server is out of storage space."],
 };
 
 describe("the origin's JSON error codes", () => {
@@ -74,6 +80,7 @@ describe("the origin's JSON error codes", () => {
 describe("HTTP statuses without a code of the origin's", () => {
   const cases = [[400, "bad_request"], [401, "token_invalid"], [403, "forbidden"], [404, "not_found"],
     [405, "method_not_allowed"], [410, "not_found"], [413, "payload_too_large"], [503, "not_configured"],
+    [409, "publisher_conflict"], [415, "unsupported_media"], [422, "invalid_playlist"], [507, "insufficient_storage"],
     [0, "server"], [418, "server"], [429, "server"], [500, "server"], [502, "server"], [504, "server"]];
   for (const [status, code] of cases) {
     test(`${status} -> ${code}`, () => assert.equal(codeForStatus(status), code));

@@ -8,8 +8,11 @@ it). A missing browser fails the tests; it never skips them.
 from __future__ import annotations
 
 import json
+import shutil
+import signal
+import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -190,3 +193,93 @@ def serve_host_page(viewer: Viewer, script: str) -> None:
     url = f"{viewer.origin.url}/host.html"
     viewer.page.route(url, lambda route: route.fulfill(status=200, content_type="text/html", body=html))
     viewer.page.goto(url)
+
+
+# -- live streams grown by the test itself -----------------------------------------------------------------------
+
+LIVE_SEGMENT_SECONDS = 1
+LIVE_LIST_SIZE = 5
+LIVE_RENDITION = "180p"
+LIVE_CAP_SECONDS = 60  # ffmpeg stops by itself after this, should a test fail to stop it
+LIVE_START_SEGMENTS = 3  # listed before a viewer opens the stream: hls.js starts 3 target durations behind
+
+
+def live_hls_argv(ffmpeg: str, folder: Path) -> list[str]:
+    """A live HLS ladder of one tiny rendition, at real-time pace, into ``folder`` as ``/hls/`` serves it: the
+    master at the stream's root, ``{rendition}/index.m3u8`` sliding over 5 one-second segments."""
+    rate = 25
+    return [
+        ffmpeg, "-hide_banner", "-loglevel", "error", "-nostdin", "-re",
+        "-f", "lavfi", "-i", f"testsrc=size=320x180:rate={rate}", "-t", str(LIVE_CAP_SECONDS),
+        "-map", "0:v", "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-pix_fmt", "yuv420p",
+        "-b:v", "150k", "-g", str(rate * LIVE_SEGMENT_SECONDS), "-keyint_min", str(rate * LIVE_SEGMENT_SECONDS),
+        "-sc_threshold", "0",
+        "-f", "hls", "-hls_time", str(LIVE_SEGMENT_SECONDS), "-hls_list_size", str(LIVE_LIST_SIZE),
+        "-hls_flags", "delete_segments+independent_segments+temp_file",
+        "-master_pl_name", "master.m3u8", "-var_stream_map", f"v:0,name:{LIVE_RENDITION}",
+        "-hls_segment_filename", str(folder / "%v" / "seg_%05d.ts"),
+        str(folder / "%v" / "index.m3u8"),
+    ]
+
+
+@dataclass
+class LiveEncoder:
+    """ffmpeg publishing a live stream into the media root while the origin serves it."""
+
+    stream: str
+    folder: Path
+    process: subprocess.Popen[bytes]
+
+    @property
+    def playlist(self) -> Path:
+        return self.folder / LIVE_RENDITION / "index.m3u8"
+
+    def segments_listed(self) -> int:
+        try:
+            return self.playlist.read_text(encoding="utf-8").count("#EXTINF")
+        except OSError:
+            return 0
+
+    def wait_until_listed(self, segments: int = LIVE_START_SEGMENTS, timeout: float = 15.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not ((self.folder / "master.m3u8").is_file() and self.segments_listed() >= segments):
+            assert self.process.poll() is None, f"ffmpeg exited: {self.stderr()}"
+            assert time.monotonic() < deadline, f"ffmpeg listed no {segments} segments in {timeout} s"
+            time.sleep(0.1)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """The clean end a publisher makes: SIGINT, and ffmpeg writes its last segment and ``#EXT-X-ENDLIST``."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+        self.process.wait(timeout=timeout)
+
+    def stderr(self) -> str:
+        if self.process.poll() is None or self.process.stderr is None:
+            return ""
+        return self.process.stderr.read().decode("utf-8", "replace")[-2000:]
+
+
+@pytest.fixture
+def start_live(player_media: Path, toolchain: Toolchain) -> Iterator[Callable[[str], LiveEncoder]]:
+    """``start_live(stream)`` starts ffmpeg writing ``stream`` live into the origin's media root; every encoder
+    still running when the test ends is stopped (and killed if it does not stop)."""
+    started: list[LiveEncoder] = []
+
+    def start(stream: str) -> LiveEncoder:
+        folder = player_media / stream
+        if folder.exists():
+            shutil.rmtree(folder)
+        (folder / LIVE_RENDITION).mkdir(parents=True)
+        process = subprocess.Popen(live_hls_argv(toolchain.ffmpeg, folder), stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        encoder = LiveEncoder(stream, folder, process)
+        started.append(encoder)
+        return encoder
+
+    yield start
+    for encoder in started:
+        try:
+            encoder.stop(timeout=5)
+        except subprocess.TimeoutExpired:
+            encoder.process.kill()
+            encoder.process.wait()

@@ -174,6 +174,10 @@ def test_stream_selector_plays_the_other_stream_of_the_group(viewer: Viewer) -> 
     viewer.open(f"/player/?group={GROUP}&token={token}")
     viewer.wait_until_played(1.0)
     assert viewer.page.is_visible("select.hlsgate-stream")
+    options = viewer.evaluate("() => [...document.querySelectorAll('select.hlsgate-stream option')]"
+                              ".map(o => [o.value, o.textContent])")
+    assert options == [[STREAM, STREAM], [FMP4_STREAM, FMP4_STREAM]]  # no live flag: no "(live)"
+    assert viewer.page.input_value("select.hlsgate-stream") == STREAM
     viewer.page.select_option("select.hlsgate-stream", FMP4_STREAM)
     viewer.page.wait_for_function(
         "() => window.hlsgatePlayer.levels.length === 1 && window.hlsgatePlayer.video.currentTime > 1",

@@ -7,7 +7,8 @@
 // and per engine: `Hls` and `hlsjs` (the host's hls.js settings), or `fetchFn` (the native engine's probe).
 //
 // What it sends (events.js `Internal`): MANIFEST_PARSED or MEDIA_READY once the load can play,
-// LEVELS_UPDATED, LEVEL_SWITCHED, LEVEL_LOADED, RECONNECTING, PLAY_REFUSED, and FATAL with the error to show.
+// LEVELS_UPDATED, LEVEL_SWITCHED, LEVEL_LOADED, RECONNECTING, PLAY_REFUSED, FATAL with the error to show, and
+// GONE with the error of a 404/410 (the player's live state decides whether the stream ended or is not live yet).
 
 import {Internal} from "../events.js";
 import {Timers} from "../timers.js";
@@ -48,6 +49,12 @@ export class Engine {
 
   isLive() {
     return this.video.duration === Infinity;
+  }
+
+  /** What the engine knows of the stream: true (live, no ENDLIST), false (ENDLIST), null (nothing loaded yet). */
+  liveness() {
+    const duration = this.video.duration;
+    return Number.isNaN(duration) ? null : duration === Infinity;
   }
 
   /** Far enough behind the live edge to dim the LIVE badge. */

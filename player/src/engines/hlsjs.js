@@ -99,8 +99,8 @@ export class HlsJsEngine extends Engine {
     });
     hls.on(Events.LEVELS_UPDATED, () => this.trigger(Internal.LEVELS_UPDATED, {levels: hls.levels}));
     hls.on(Events.LEVEL_SWITCHED, (event, data) => this.trigger(Internal.LEVEL_SWITCHED, {level: data.level}));
-    hls.on(Events.LEVEL_LOADED, () => {
-      this.trigger(Internal.LEVEL_LOADED, {});
+    hls.on(Events.LEVEL_LOADED, (event, data) => {
+      this.trigger(Internal.LEVEL_LOADED, {live: Boolean(data.details && data.details.live)});
       this._loadSucceeded();
     });
     hls.on(Events.FRAG_LOADED, () => this._loadSucceeded());
@@ -122,6 +122,11 @@ export class HlsJsEngine extends Engine {
   isLive() {
     const details = this._hls && this._hls.latestLevelDetails;
     return Boolean(details && details.live);
+  }
+
+  liveness() {
+    const details = this._hls && this._hls.latestLevelDetails;
+    return details ? Boolean(details.live) : null;
   }
 
   behindLive() {
@@ -179,7 +184,7 @@ export class HlsJsEngine extends Engine {
       if (!this._reconnecting || this.ctx.state() === State.ERROR) return;
       const status = this._lastNetworkStatus || 0;
       const code = status >= 400 && status < 500 ? codeForStatus(status) : status >= 500 ? Code.SERVER : Code.NETWORK;
-      this.fail(playerError(code, {scope: this.ctx.scope, status}));
+      this._failOrGone(playerError(code, {scope: this.ctx.scope, status}));
     }, STALL_LIMIT_MS);
   }
 
@@ -227,7 +232,7 @@ export class HlsJsEngine extends Engine {
       return;
     }
     if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
-      this.fail(playerError(codeForStatus(status), {scope, status, detail: data.details}));
+      this._failOrGone(playerError(codeForStatus(status), {scope, status, detail: data.details}));
       return;
     }
     // Status 0 (unreachable), 5xx or a timeout, after hls.js's own retries.
@@ -239,6 +244,12 @@ export class HlsJsEngine extends Engine {
       return;
     }
     this.fail(playerError(status >= 500 ? Code.SERVER : Code.NETWORK, {status, detail: data.details}));
+  }
+
+  /** A 404 or 410 is "gone": the player's live state decides whether that means ended or not live yet. */
+  _failOrGone(error) {
+    if (error.status === 404 || error.status === 410) this.trigger(Internal.GONE, {error});
+    else this.fail(error);
   }
 
   _resume() {

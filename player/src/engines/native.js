@@ -103,6 +103,8 @@ export class NativeEngine extends Engine {
       this.fail(tokens.unauthorizedError(answer.code));
       return;
     }
-    this.fail(errorForAnswer(answer, this.ctx.scope));
+    const error = errorForAnswer(answer, this.ctx.scope);
+    if (answer.status === 404 || answer.status === 410) this.trigger(Internal.GONE, {error});
+    else this.fail(error);
   }
 }
