@@ -13,10 +13,6 @@ from tests.conftest import REPO
 
 # The codes middleware gives the errors aiohttp raises itself (unrouted paths, methods, bodies; others bad_request).
 HTTP_ERROR_CODES = {*AIOHTTP_ERROR_CODES.values(), "bad_request"}
-# The codes the ingest part adds to core/errors.py (CONTRACT.md, "Answers"); the player has words for them before
-# that merges. Once it has, each is one of the server's and this set changes nothing: remove it then.
-AHEAD_OF_THE_SERVER = {"request_timeout", "publisher_conflict", "unsupported_media", "invalid_playlist",
-                       "insufficient_storage"}
 PRINT_SERVER_CODES = ("import {SERVER_CODES} from './player/src/errors.js';"
                       " process.stdout.write(JSON.stringify(SERVER_CODES));")
 
@@ -44,8 +40,7 @@ def test_the_player_knows_exactly_the_servers_error_codes() -> None:
     player = player_server_codes()
     assert len(player) == len(set(player)), player
     server = request_error_codes() | HTTP_ERROR_CODES
-    assert server <= set(player), sorted(server - set(player))  # every code the server gives has words
-    assert set(player) - server <= AHEAD_OF_THE_SERVER, sorted(set(player) - server - AHEAD_OF_THE_SERVER)
+    assert set(player) == server, (sorted(server - set(player)), sorted(set(player) - server))
 
 
 def test_the_walk_finds_the_whole_tree() -> None:
