@@ -23,7 +23,8 @@ def player_config(streams: list[StreamInfo], *, base_url: str, token: str | None
                   renew_before: int, room: bool = False, live: Callable[[str], bool] | None = None) -> dict[str, Any]:
     """The H5Live-shaped config (pure). URLs carry no token: the player adds ``?token=`` to the playlist it
     loads, and the origin carries it into every URI of the playlists it serves. ``room``: ``group`` is a room.
-    ``live``: whether a stream is live now, when the server knows (else no ``live`` field)."""
+    ``live``: whether a stream is live now, when the server knows (else no ``live`` field); a stream without
+    renditions (nothing published yet) says ``"live": null``."""
     security = {"jwtoken": token} if token is not None else {}
     entries: list[dict[str, Any]] = []
     listed: list[dict[str, Any]] = []
@@ -47,7 +48,7 @@ def player_config(streams: list[StreamInfo], *, base_url: str, token: str | None
         item: dict[str, Any] = {"id": info.id, "master": f"{base_url}/hls/{info.id}/{info.playlist}",
                                 "entries": list(range(first, len(entries)))}
         if live is not None:
-            item["live"] = live(info.id)
+            item["live"] = live(info.id) if info.renditions else None  # no playlist yet: not known
         listed.append(item)
     source: dict[str, Any] = {}
     if group is not None:

@@ -191,7 +191,12 @@ export function planPlayback(config, defaultServer) {
   const scope = scopeOf(source);
   if (source.entries.length === 0) {
     if (scope.kind === Scope.GROUP) throw playerError(Code.EMPTY);
-    if (scope.kind === Scope.STREAM) throw playerError(Code.NOT_FOUND);
+    if (scope.kind === Scope.STREAM) {
+      // The origin lists a stream with nothing published yet as `live: null` (a live stream whose encoder has
+      // not started): "not live yet", checked again; a stream it says is not live is simply not there.
+      const listed = (source.streams || []).find((stream) => stream && stream.id === scope.id);
+      throw playerError(listed && listed.live !== false ? Code.NOT_LIVE : Code.NOT_FOUND);
+    }
     throw configError("source.entries is empty");
   }
   const base = (config.hlsgate && config.hlsgate.server) || defaultServer;

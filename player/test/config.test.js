@@ -133,6 +133,15 @@ describe("what a valid config plays", () => {
     assert.throws(() => prepare({source: {stream}}, {source: {stream, entries: []}}), {code: "not_found"});
   });
 
+  test("a stream the origin lists with nothing published yet is `not_live`, unless it says it is not live", () => {
+    const stream = {id: "s1", security: {jwtoken: TOKEN}};
+    const listed = (live) => ({source: {stream, entries: [], streams: [{id: "s1", master: `${SERVER}/hls/s1/master.m3u8`,
+      entries: [], live}]}});
+    assert.throws(() => prepare({source: {stream}}, listed(null)), {code: "not_live"});
+    assert.throws(() => prepare({source: {stream}}, listed(true)), {code: "not_live"});
+    assert.throws(() => prepare({source: {stream}}, listed(false)), {code: "not_found"});
+  });
+
   test("a fetched config without entries is the server's fault", () => {
     assert.throws(() => prepare({source: {group: group()}}, {source: {group: group()}}), {code: "server"});
   });

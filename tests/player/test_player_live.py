@@ -129,3 +129,19 @@ def test_room_of_two_live_streams_the_picker_lists_both_and_the_keyboard_switche
     other = [r for r in viewer.traffic.segments() if f"/{participants[1]}/" in r.url]
     assert other and all(token_of(r.url) == token for r in other), "the other participant's stream did not play"
     assert viewer.code() is None
+
+
+def test_the_player_page_of_a_stream_not_published_yet_says_not_live_yet(
+        viewer: Viewer, start_live: Callable[[str], LiveEncoder]) -> None:
+    """The player page itself (its config from the origin): before the encoder starts, the origin's config lists
+    the stream with ``"live": null``, and the page says "not live yet" in words; once it is live, it plays."""
+    stream = "live-page-later"
+    token = stream_token(stream)
+    viewer.open(f"/player/?stream={stream}&token={token}")
+    viewer.page.wait_for_selector(".hlsgate-player[data-code=not_live]", timeout=15_000)
+    assert "This stream is not live yet." in viewer.message()
+
+    start_live(stream).wait_until_listed()
+    viewer.page.click(".hlsgate-retry")
+    viewer.wait_until_played(0.5, timeout_ms=20_000)
+    assert viewer.code() is None

@@ -116,9 +116,9 @@ async def _player_config(request: web.Request) -> web.Response:
             streams = await loop.run_in_executor(None, _describe_all, services, sorted(entry.streams))
     else:
         info = await loop.run_in_executor(None, describe_stream, services.media, stream or "")
-        if info is None:
-            raise NotFound(f"stream {stream!r} is not published")
-        streams = [info]
+        # Not published yet: a live stream whose encoder has not started. Its config lists it without
+        # renditions, neither live nor not ("live": null), and the player says "not live yet" and checks again.
+        streams = [info if info is not None else StreamInfo(stream or "", (), 0)]
     config = player_config(streams, base_url=_base_url(request, services), token=token, expires_at=expires_at,
                            group=group, stream=stream, now=time.time(),
                            renew_url=services.settings.player.renew_url,

@@ -337,9 +337,17 @@ async def test_missing_scope_with_its_own_token_is_404(grouped: Origin) -> None:
     gone = group_token("gone")
     reply = await fetch(grouped, CONFIG, params={"group": "gone"}, headers=bearer(gone))
     expect_error(reply, 404, "not_found", gone)
-    unpublished = make_token(streamId="unpublished")
-    reply = await fetch(grouped, CONFIG, params={"stream": "unpublished"}, headers=bearer(unpublished))
-    expect_error(reply, 404, "not_found", unpublished, says=("not published",))
+
+
+async def test_a_stream_not_published_yet_gets_a_config_saying_so(grouped: Origin) -> None:
+    """A live stream whose encoder has not started: listed without renditions and "live": null, so the player
+    says "not live yet" and checks again, rather than "not available"."""
+    token = make_token(streamId="unpublished")
+    config = expect_json(await fetch(grouped, CONFIG, params={"stream": "unpublished"}, headers=bearer(token)))
+    base = grouped.url("").rstrip("/")
+    assert config["source"]["streams"] == [
+        {"id": "unpublished", "master": f"{base}/hls/unpublished/master.m3u8", "entries": [], "live": None}]
+    assert config["source"]["entries"] == []
 
 
 async def test_two_different_tokens_conflict(grouped: Origin) -> None:
