@@ -35,6 +35,7 @@ from .toolchain import locate_toolchain, with_version
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 STATUS_LOG_INTERVAL_SECONDS = 10.0
 TOKEN_ENV = "HLSGATE_PUBLISH_TOKEN"  # noqa: S105 (the name of a variable, not a secret)
 
@@ -57,7 +58,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], 
     where.add_argument("--server", metavar="URL", help="origin base URL, e.g. http://127.0.0.1:8080")
     where.add_argument("--media-root", metavar="DIR", help="write into DIR/STREAM beside a server instead")
     p.add_argument("--token", metavar="JWT",
-                   help=f"publish token (else {TOKEN_ENV}, else --rtmp-args' token, else minted from the "
+                   help=f"publish token (else --rtmp-args' token, else {TOKEN_ENV}, else one minted from the "
                         "configured secret: HLSGATE_JWT_SECRET or --config)")
     p.add_argument("--no-token", action="store_true", help="send no token (an origin with publish auth off)")
     p.add_argument("--rtmp-args", metavar="QUERY", default=None,
@@ -101,8 +102,9 @@ def resolve_output(args: argparse.Namespace, env: Mapping[str, str], mint: MintP
     if args.no_token:
         token = None
     else:
-        token = (args.token or env.get(TOKEN_ENV)
+        token = (args.token
                  or (token_from_rtmp_args(args.rtmp_args) if args.rtmp_args else None)
+                 or env.get(TOKEN_ENV)
                  or mint(args, env, args.stream))  # minted once per run: every restart keeps its jti
     return IngestOutput(args.server, args.stream, token)
 
@@ -130,6 +132,9 @@ def run_publish(args: argparse.Namespace, env: Mapping[str, str], mint: MintPubl
     except TranscodeError as err:
         print(f"hlsgate publish: error: {redact(str(err), secrets)}", file=sys.stderr)
         return EXIT_FAILURE
+    except KeyboardInterrupt:  # before the publish began (probing, the first check): nothing was published
+        print("\nhlsgate publish: interrupted before the stream started", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 async def _publish(args: argparse.Namespace, env: Mapping[str, str], source: LiveSource, ladder: tuple[Rung, ...],
