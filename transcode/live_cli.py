@@ -174,11 +174,12 @@ async def _publish(args: argparse.Namespace, env: Mapping[str, str], source: Liv
 class StatusLine:
     """The running status on stderr: rewritten in place on a terminal, one line every 10 s otherwise."""
 
-    def __init__(self, stream: TextIO, label: str) -> None:
+    def __init__(self, stream: TextIO, label: str, prefix: str = "hlsgate publish") -> None:
         self.stream = stream
         self.label = label
+        self.prefix = prefix
         self.tty = stream.isatty()
-        self._last = 0.0
+        self._last = time.monotonic()  # the first line after 10 s: at 0 s there is nothing to tell yet
         self._drawn = False
 
     def __call__(self, status: LiveStatus) -> None:
@@ -195,7 +196,7 @@ class StatusLine:
 
     def notice(self, text: str) -> None:
         self._end_line()
-        print(f"hlsgate publish: {text}", file=self.stream, flush=True)
+        print(f"{self.prefix}: {text}", file=self.stream, flush=True)
 
     def _end_line(self) -> None:
         if self._drawn:
