@@ -25,11 +25,15 @@ from pathlib import Path
 
 import aiohttp
 
+from hls_server.core.names import MEDIA_PLAYLIST
+
 from .errors import (
     FFmpegFailed,
     FFmpegNotFound,
     NoDecodableStream,
     NotMedia,
+    OutputError,
+    OutputExists,
     PublisherConflict,
     PublishError,
     PublishRefused,
@@ -53,6 +57,7 @@ CHECK_INTERVAL_SECONDS = 10.0
 CHECK_TIMEOUT_SECONDS = 10.0
 STOP_GRACE_SECONDS = 10.0
 """After SIGINT, ffmpeg writes its last segment and the final playlists (EXT-X-ENDLIST); then SIGTERM, SIGKILL."""
+VOD_MARKER = "#EXT-X-PLAYLIST-TYPE:VOD"
 SIGNALLED_EXIT = 255
 """ffmpeg's exit status when a signal (SIGINT, SIGTERM) ended it: it still wrote its trailers."""
 
@@ -219,6 +224,19 @@ def _reason(body: str) -> str:
     return text[:STDERR_LINE_MAX_CHARS]
 
 
+def prepare_local(directory: Path) -> None:
+    """Create the stream folder, or refuse one that holds a VOD stream (a live run would overwrite its master
+    playlist and leave its segments beside the live ones)."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        playlists = [directory / MEDIA_PLAYLIST, *directory.glob(f"*/{MEDIA_PLAYLIST}")]
+        vod = any(p.is_file() and VOD_MARKER in p.read_text(encoding="utf-8", errors="replace") for p in playlists)
+    except OSError as err:
+        raise OutputError(f"cannot write to {directory}: {err.strerror or err}") from err
+    if vod:
+        raise OutputExists(f"{directory} holds a VOD stream: publish live under another --stream, or remove it")
+
+
 # --- one ffmpeg run --------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -351,7 +369,7 @@ class LivePublisher:
     async def run(self, stop: asyncio.Event) -> int:
         """Publish until the source ends or ``stop`` is set; returns how many times ffmpeg was restarted."""
         if isinstance(self.output, LocalOutput):
-            self.output.directory.mkdir(parents=True, exist_ok=True)
+            await asyncio.to_thread(prepare_local, self.output.directory)
             outcome = await self._run_once(0, None, stop)
             if not outcome.clean:
                 raise self._failure(outcome)

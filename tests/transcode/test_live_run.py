@@ -23,7 +23,7 @@ from aiohttp import web
 from tests.conftest import HLSGATE
 from transcode import live_run
 from transcode.command import EncodeOptions
-from transcode.errors import FFmpegFailed, PublishRefused
+from transcode.errors import FFmpegFailed, OutputExists, PublishRefused
 from transcode.ladder import ladder_from_file, plan_renditions
 from transcode.live import IngestOutput, LiveOptions, LocalOutput, parse_source
 from transcode.live_run import LivePublisher, ReconnectPolicy, probe_live
@@ -347,3 +347,14 @@ def test_publish_needs_a_destination_and_a_valid_stream() -> None:
                           capture_output=True, text=True, timeout=60, check=False,
                           env={k: v for k, v in os.environ.items() if not k.startswith("HLSGATE_")})
     assert done.returncode == 1 and "no publish token: give --token or HLSGATE_PUBLISH_TOKEN" in done.stderr
+
+
+async def test_a_media_root_folder_holding_a_vod_stream_is_refused(toolchain: Toolchain, ladder_file: Path,
+                                                                   tmp_path: Path) -> None:
+    stream = tmp_path / "media" / "movie"
+    (stream / "720p").mkdir(parents=True)
+    (stream / "720p" / "index.m3u8").write_text("#EXTM3U\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-ENDLIST\n")
+    publisher = await publisher_for(toolchain, ladder_file, LocalOutput(stream), [])
+    with pytest.raises(OutputExists, match="holds a VOD stream: publish live under another --stream"):
+        await publisher.run(asyncio.Event())
+    assert sorted(p.name for p in stream.rglob("*")) == ["720p", "index.m3u8"]
