@@ -173,7 +173,8 @@ def build_live_argv(ffmpeg: str, source: LiveSource, info: MediaInfo, renditions
     past the previous run's numbers (so no segment name is reused) and starts its playlists with a
     discontinuity (timestamps restart with the new process).
     """
-    argv = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "warning"]
+    # No -nostdin: the way to end a live run is "q" on ffmpeg's stdin (see live_run._interrupt).
+    argv = [ffmpeg, "-hide_banner", "-loglevel", "warning"]
     if progress:
         argv += ["-progress", "pipe:1"]
     argv += ["-nostats", *source.input_args()]

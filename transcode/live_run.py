@@ -16,7 +16,6 @@ import json
 import logging
 import math
 import shlex
-import signal
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
@@ -56,7 +55,7 @@ is 204)."""
 CHECK_INTERVAL_SECONDS = 10.0
 CHECK_TIMEOUT_SECONDS = 10.0
 STOP_GRACE_SECONDS = 10.0
-"""After SIGINT, ffmpeg writes its last segment and the final playlists (EXT-X-ENDLIST); then SIGTERM, SIGKILL."""
+"""After "q", ffmpeg writes its last segment and the final playlists (EXT-X-ENDLIST); then SIGTERM, SIGKILL."""
 VOD_MARKER = "#EXT-X-PLAYLIST-TYPE:VOD"
 SIGNALLED_EXIT = 255
 """ffmpeg's exit status when a signal (SIGINT, SIGTERM) ended it: it still wrote its trailers."""
@@ -257,15 +256,15 @@ async def run_live_ffmpeg(argv: Sequence[str], *, cwd: Path | None, stop: asynci
                           on_progress: Callable[[float, float | None, float | None, int, int], None] | None = None,
                           watchdog: Callable[[], Awaitable[None]] | None = None,
                           secrets: Sequence[str] = ()) -> RunOutcome:
-    """Run one ffmpeg until it exits or ``stop`` is set (then SIGINT: it closes its segment and writes its
+    """Run one ffmpeg until it exits or ``stop`` is set (then "q": it closes its segment and writes its
     playlists with EXT-X-ENDLIST). ``watchdog`` runs every CHECK_INTERVAL_SECONDS; what it raises stops ffmpeg and
     is raised here. Every stderr line is redacted before it is kept."""
     try:
         proc = await asyncio.create_subprocess_exec(
-            *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE, limit=STREAM_LIMIT_BYTES, cwd=cwd,
             # Its own session: a terminal's Ctrl-C (sent to the whole foreground group) reaches hlsgate only, which
-            # then sends ffmpeg one SIGINT. A second one would make ffmpeg exit at once, without its playlists.
+            # then types "q" on its stdin. A second SIGINT would make ffmpeg exit at once, without its playlists.
             start_new_session=True)
     except OSError as err:
         raise FFmpegNotFound(f"cannot run {argv[0]}: {err.strerror}") from err
@@ -319,6 +318,7 @@ async def run_live_ffmpeg(argv: Sequence[str], *, cwd: Path | None, stop: asynci
             stopped = True
             await _interrupt(proc)
         returncode = await exited
+        log.debug("ffmpeg exited with status %s%s", returncode, " after q" if stopped else "")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(readers, STOP_GRACE_SECONDS)
     except BaseException:
@@ -332,9 +332,13 @@ async def run_live_ffmpeg(argv: Sequence[str], *, cwd: Path | None, stop: asynci
 
 
 async def _interrupt(proc: asyncio.subprocess.Process) -> None:
-    """SIGINT (ffmpeg's clean end), then SIGTERM and SIGKILL if it does not finish in time."""
-    with contextlib.suppress(ProcessLookupError):
-        proc.send_signal(signal.SIGINT)
+    """"q" on ffmpeg's stdin (its clean end, as a person at its terminal would type), then SIGTERM and SIGKILL if
+    it does not finish in time. Not SIGINT: over HTTP, ffmpeg 5.1 ended by SIGINT now and then exits without
+    sending its last segment and final playlists."""
+    if proc.stdin is not None:
+        with contextlib.suppress(OSError):  # ffmpeg already gone: a broken pipe
+            proc.stdin.write(b"q")
+            await proc.stdin.drain()
     try:
         await asyncio.wait_for(asyncio.shield(proc.wait()), STOP_GRACE_SECONDS)
     except TimeoutError:

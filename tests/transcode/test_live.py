@@ -58,7 +58,7 @@ def argv_for(source: LiveSource, output: LiveOutput, options: LiveOptions | None
 
 def test_lavfi_into_the_ingest_over_http_put() -> None:
     assert argv_for(LAVFI, INGEST) == [
-        "ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "warning", "-progress", "pipe:1", "-nostats",
+        "ffmpeg", "-hide_banner", "-loglevel", "warning", "-progress", "pipe:1", "-nostats",
         "-re", "-f", "lavfi", "-i",
         "testsrc2=size=1280x720:rate=30[out0];sine=frequency=440:beep_factor=4:sample_rate=48000[out1]",
         *ENCODE_720_480,
@@ -77,7 +77,7 @@ def test_looped_file_into_a_local_folder_fmp4_with_dvr() -> None:
     options = LiveOptions(EncodeOptions(segment_seconds=2.0, segment_format="fmp4"), dvr_seconds=31)
     source = LiveSource("file", "/media/clip.mp4", loop=True)
     assert argv_for(source, LocalOutput(Path("/srv/media/cam1")), options) == [
-        "ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "warning", "-progress", "pipe:1", "-nostats",
+        "ffmpeg", "-hide_banner", "-loglevel", "warning", "-progress", "pipe:1", "-nostats",
         "-re", "-stream_loop", "-1", "-i", "file:/media/clip.mp4",
         *ENCODE_720_480,
         "-f", "hls", "-hls_time", "2", "-hls_list_size", "16",  # ceil(31 / 2)
@@ -91,8 +91,8 @@ def test_looped_file_into_a_local_folder_fmp4_with_dvr() -> None:
 
 def test_file_without_loop_and_ts_local() -> None:
     argv = argv_for(LiveSource("file", "/media/clip.mp4"), LocalOutput(Path("/srv/media/cam1")), ladder="720p")
-    assert argv[8:12] == ["-re", "-i", "file:/media/clip.mp4", "-filter_complex"]
-    assert argv[argv.index("-f", 12):] == [
+    assert argv[7:11] == ["-re", "-i", "file:/media/clip.mp4", "-filter_complex"]
+    assert argv[argv.index("-f", 11):] == [
         "-f", "hls", "-hls_time", "2", "-hls_list_size", "6",
         "-hls_flags", "independent_segments+program_date_time+delete_segments+temp_file",
         "-hls_segment_type", "mpegts", "-master_pl_name", "master.m3u8",
@@ -104,7 +104,7 @@ def test_live_url_is_not_paced_and_a_restart_continues_numbers_after_a_discontin
     argv = argv_for(source, INGEST, LiveOptions(EncodeOptions(segment_seconds=4.0), list_size=5), ladder="480p",
                     start_number=42)
     assert "-re" not in argv
-    assert argv[8:10] == ["-i", "rtmp://127.0.0.1:1935/live/cam1"]
+    assert argv[7:9] == ["-i", "rtmp://127.0.0.1:1935/live/cam1"]
     hls = argv[argv.index("hls") - 1:]
     assert hls == [
         "-f", "hls", "-hls_time", "4", "-hls_list_size", "5",
@@ -122,7 +122,7 @@ def test_device_input_and_an_origin_without_publish_auth() -> None:
     assert source == LiveSource("url", "/dev/video0", input_format="v4l2")
     argv = argv_for(source, IngestOutput("https://origin.example/base/", "cam1", None), ladder="480p",
                     progress=False)
-    assert argv[:10] == ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "warning", "-nostats",
+    assert argv[:9] == ["ffmpeg", "-hide_banner", "-loglevel", "warning", "-nostats",
                          "-f", "v4l2", "-i", "/dev/video0"]
     assert "-headers" not in argv
     assert argv[-1] == "https://origin.example/base/ingest/cam1/%v/index.m3u8"

@@ -228,8 +228,11 @@ async def test_publish_over_http_put(toolchain: Toolchain, ladder_file: Path,
     assert all(s.chunked for s in puts) and all(s.size > 0 for s in puts)
     assert listed_segments(sink.text("/ingest/cam1/master.m3u8")) == ["hi/index.m3u8", "lo/index.m3u8"]
     for rendition in ("hi", "lo"):
+        # Not EXT-X-ENDLIST here: ffmpeg exits without reading the answer to its last PUT on a persistent
+        # connection, so its socket closes with a reset, and a sink sharing this busy loop may not have read that
+        # last request yet (the kernel then drops it). test_cli_mints_... checks the final playlists instead.
         playlist = sink.text(f"/ingest/cam1/{rendition}/index.m3u8")
-        assert playlist.rstrip().endswith("#EXT-X-ENDLIST") and "#EXT-X-PROGRAM-DATE-TIME:" in playlist
+        assert "#EXT-X-PROGRAM-DATE-TIME:" in playlist
         assert all(f"/ingest/cam1/{rendition}/{name}" in sink.files for name in listed_segments(playlist))
         assert any(s.method == "DELETE" and s.path.startswith(f"/ingest/cam1/{rendition}/seg_") for s in sink.seen)
     assert sink.seen[0] == Seen("DELETE", "/ingest/cam1/hlsgate_preflight.ts", f"Bearer {TOKEN}", False, 0)
@@ -261,7 +264,7 @@ async def test_reconnects_when_the_server_comes_back(toolchain: Toolchain, ladde
         await sink.stop()
     assert restarts >= 1
     playlist = sink.text("/ingest/cam1/hi/index.m3u8")
-    assert "#EXT-X-DISCONTINUITY" in playlist and playlist.rstrip().endswith("#EXT-X-ENDLIST")
+    assert "#EXT-X-DISCONTINUITY" in playlist  # (ENDLIST: see test_publish_over_http_put)
     assert {s.authorization for s in sink.seen} == {f"Bearer {TOKEN}"}  # the same token: the same jti
     assert any("restarting ffmpeg in" in n for n in notices)
     assert TOKEN not in caplog.text and not any(TOKEN in n for n in notices)
