@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from transcode import cli as transcode_cli
+from transcode import live_cli
+from transcode.errors import PublishError
 
 from . import __version__, demo
 from .core.auth.minting import Minter
@@ -31,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details (the ffmpeg argv)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     transcode_cli.add_parsers(subparsers)
+    live_cli.add_parser(subparsers, mint_publish_token)
     demo.add_parser(subparsers)
     _add_server_parsers(subparsers)
     _add_rtmp_config_parser(subparsers)
@@ -176,6 +179,17 @@ def run_token(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         return EXIT_USAGE
     print(minted.token)
     return 0
+
+
+def mint_publish_token(args: argparse.Namespace, env: Mapping[str, str], stream: str) -> str:
+    """``hlsgate publish``'s token when none is given: a publish token for ``stream`` from the configured secret,
+    living tokens.max_ttl (the origin checks it on every write, so it must outlive the broadcast)."""
+    try:
+        settings = _settings(args, env, {}, serving=False)
+        return Minter.from_settings(settings).viewer(Role.PUBLISH, stream=stream, ttl=settings.max_token_ttl).token
+    except HLSGateError as err:
+        raise PublishError(f"no publish token: give --token or {live_cli.TOKEN_ENV}, or configure the signing "
+                           f"secret to mint one ({err})") from err
 
 
 def run_admin_token(args: argparse.Namespace, env: Mapping[str, str]) -> int:

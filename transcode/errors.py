@@ -58,3 +58,19 @@ class FFmpegFailed(TranscodeError):
 
 class TranscodeTimeout(FFmpegFailed):
     pass
+
+
+class PublishError(TranscodeError):
+    """A live publish cannot go on: the origin refuses it, or cannot be reached for too long."""
+
+
+class PublishRefused(PublishError):
+    """The origin answered 401 or 403: the publish token is missing, invalid, expired or for another stream."""
+
+
+class PublisherConflict(PublishError):
+    """The origin answered 409: another publisher is live on this stream."""
+
+
+class ServerUnreachable(PublishError):
+    """The origin could not be reached (refused, timed out, or answered with a server error)."""
