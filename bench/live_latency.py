@@ -130,7 +130,8 @@ def publish_argv(args: argparse.Namespace, pin: Sequence[str], where: Sequence[s
 
 
 def first_rendition(args: argparse.Namespace) -> str:
-    return args.ladder.split(",")[0]
+    ladder: str = args.ladder
+    return ladder.split(",")[0]
 
 
 async def run_disk(args: argparse.Namespace, work: Path, encoder_pin: Sequence[str]) -> Sample:
