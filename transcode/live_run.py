@@ -211,6 +211,22 @@ class IngestCheck:
         raise PublishError(f"the server refused the publish: {reason} (HTTP {status})")
 
 
+    async def end(self) -> str | None:
+        """Tell the origin the stream is over (``POST .../end``: EXT-X-ENDLIST on every playlist at once), since
+        ffmpeg's own last playlists can be lost; None when it did, else why not (the origin's live timer will)."""
+        out = self.output
+        headers = {"Authorization": f"Bearer {out.token}"} if out.token is not None else {}
+        try:
+            async with self.session.post(f"{out.base}/end", headers=headers,
+                                         timeout=aiohttp.ClientTimeout(total=CHECK_TIMEOUT_SECONDS)) as resp:
+                if resp.status < 300:
+                    return None
+                body = await resp.text(errors="replace")
+                return redact(_reason(body) or f"HTTP {resp.status}", [out.token or ""])
+        except (aiohttp.ClientError, TimeoutError, OSError) as err:
+            return redact(str(err) or type(err).__name__)
+
+
 def _reason(body: str) -> str:
     try:
         doc = json.loads(body)
@@ -389,6 +405,7 @@ class LivePublisher:
         while True:
             outcome = await self._run_once(start_number, check, stop)
             if outcome.clean:
+                await self._end(check)
                 return self.restarts
             if outcome.out_seconds > 0:
                 last_good, attempt = time.monotonic(), 0
@@ -415,6 +432,7 @@ class LivePublisher:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), delay)
                 if stop.is_set():
+                    await self._end(check)
                     return self.restarts
                 try:
                     await check()
@@ -422,6 +440,12 @@ class LivePublisher:
                     continue
                 break
             self.restarts += 1
+
+    async def _end(self, check: IngestCheck) -> None:
+        why = await check.end()
+        if why is not None:
+            self._notice(f"could not end the stream at {check.output.server} ({why}); it ends by itself once the "
+                         "origin hears nothing for live.end_after target durations")
 
     async def _run_once(self, start_number: int, check: IngestCheck | None, stop: asyncio.Event) -> RunOutcome:
         argv = build_live_argv(self.toolchain.ffmpeg, self.source, self.info, self.renditions, self.options,

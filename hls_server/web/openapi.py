@@ -705,6 +705,20 @@ def _ingest_paths() -> Json:
             "put": {"operationId": "ingestRenditionFile", **put},
             "delete": {"operationId": "deleteRenditionFile", **delete},
         },
+        "/ingest/{stream}/end": {
+            "parameters": [_ref("parameters", "stream")],
+            "post": {
+                "operationId": "endStream",
+                "tags": ["ingest"],
+                "summary": "End a live stream now (its publisher's last word)",
+                "description": "Appends `#EXT-X-ENDLIST` to each of the stream's media playlists, as the server does "
+                               "after live.end_after target durations without a write. Scoped as PUT is (the "
+                               "publisher's own token); a stream that is not live is a 204 too. `hlsgate publish` "
+                               "sends it after a clean stop, since ffmpeg's own last playlists can be lost.",
+                "security": VIEWER_SECURITY,
+                "responses": {"204": {"description": "Ended, or not live."}, **refusals},
+            },
+        },
     }
 
 

@@ -1,8 +1,6 @@
-"""``hlsgate demo --live``: the origin, a live lavfi source published into its ingest, a URL that plays live.
-
-It needs the ingest route (branch ``ingest``); until that is merged the end-to-end test is skipped, and what can
-be checked without it is: the demo says in words that the origin has no ingest, and exits 1.
-"""
+"""``hlsgate demo --live``: the origin, a live lavfi source published into its ingest, a URL that plays live,
+and a clean end on Ctrl-C (every playlist ends with EXT-X-ENDLIST). Publishing to a server without ingest is
+tests/transcode/test_live_run.py's concern."""
 
 from __future__ import annotations
 
@@ -15,11 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import HLSGATE, REPO
+from tests.conftest import HLSGATE
 
 from .serving import http
 
-INGEST_MERGED = (REPO / "hls_server" / "web" / "routes" / "ingest.py").is_file()
 LIVE_URL = re.compile(r"http://127\.0\.0\.1:\d+/hls/live/master\.m3u8\?token=[A-Za-z0-9_.-]+")
 PLAYER_URL = re.compile(r"http://127\.0\.0\.1:\d+/player/\?stream=live&token=[A-Za-z0-9_.-]+")
 JWT = re.compile(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+")
@@ -37,7 +34,6 @@ def clean_env() -> dict[str, str]:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not INGEST_MERGED, reason="the ingest route (branch ingest) is not merged yet")
 def test_demo_live_plays_live_then_ends_on_ctrl_c(tmp_path: Path) -> None:
     out, err = tmp_path / "stdout", tmp_path / "stderr"
     root = tmp_path / "media"
@@ -74,13 +70,3 @@ def test_demo_live_plays_live_then_ends_on_ctrl_c(tmp_path: Path) -> None:
     playlists = list((root / "live").glob("*/index.m3u8"))
     assert playlists and all(p.read_text(encoding="utf-8").rstrip().endswith("#EXT-X-ENDLIST") for p in playlists)
     assert JWT.search(messages) is None, "a token reached the logs"
-
-
-def test_demo_live_says_when_the_origin_has_no_ingest(tmp_path: Path) -> None:
-    if INGEST_MERGED:
-        pytest.skip("the ingest route exists")
-    done = subprocess.run([*HLSGATE, "demo", "--live", "--media-root", str(tmp_path / "media"), *TINY],
-                          capture_output=True, text=True, timeout=60, check=False, env=clean_env())
-    assert done.returncode == 1
-    assert "has no ingest for http://127.0.0.1:" in done.stderr and "is it an hlsgate origin with ingest?" in done.stderr
-    assert JWT.search(done.stderr + done.stdout) is None

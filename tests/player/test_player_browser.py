@@ -65,7 +65,7 @@ def test_stream_token_plays_the_stream(viewer: Viewer) -> None:
     (f"/player/?group={GROUP}&token={{expired}}", "token_expired", "expired"),
     (f"/player/?group={GROUP}&token={{other_group}}", "forbidden", "does not give access"),
     (f"/player/?group={GROUP}&token={{forged}}", "token_invalid", "not valid"),
-    ("/player/?stream=no-such-stream&token={unpublished}", "not_found", "not available"),
+    ("/player/?stream=no-such-stream&token={unpublished}", "not_live", "not live yet"),
 ], ids=["no-token", "expired", "wrong-group", "forged", "missing-stream"])
 def test_refusals_are_shown_in_words_and_nothing_plays(viewer: Viewer, path: str, code: str, words: str) -> None:
     tokens = {

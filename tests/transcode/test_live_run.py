@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import aiohttp
 import jwt
 import pytest
 from aiohttp import web
@@ -23,7 +24,7 @@ from aiohttp import web
 from tests.conftest import HLSGATE
 from transcode import live_run
 from transcode.command import EncodeOptions
-from transcode.errors import FFmpegFailed, OutputExists, PublishRefused
+from transcode.errors import FFmpegFailed, OutputExists, PublishError, PublishRefused
 from transcode.ladder import ladder_from_file, plan_renditions
 from transcode.live import IngestOutput, LiveOptions, LocalOutput, parse_source
 from transcode.live_run import LivePublisher, ReconnectPolicy, probe_live
@@ -164,6 +165,8 @@ class Sink:
         if request.method == "PUT":
             self.files[request.path] = body
             return web.Response(status=201)
+        if request.method == "POST":  # the publisher's "this stream is over"
+            return web.Response(status=204)
         self.files.pop(request.path, None)
         return web.Response(status=204)
 
@@ -171,6 +174,7 @@ class Sink:
         app = web.Application()
         app.router.add_route("PUT", "/ingest/{tail:.+}", self.handle)
         app.router.add_route("DELETE", "/ingest/{tail:.+}", self.handle)
+        app.router.add_route("POST", "/ingest/{stream}/end", self.handle)
         self.runner = web.AppRunner(app, access_log=None)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", self.port)
@@ -224,6 +228,7 @@ async def test_publish_over_http_put(toolchain: Toolchain, ladder_file: Path,
         stop.set()
         await sink.stop()
     assert {s.authorization for s in sink.seen} == {f"Bearer {TOKEN}"}
+    assert [(s.method, s.path) for s in sink.seen][-1] == ("POST", "/ingest/cam1/end"), "the stream was not ended"
     puts = [s for s in sink.seen if s.method == "PUT"]
     assert all(s.chunked for s in puts) and all(s.size > 0 for s in puts)
     assert listed_segments(sink.text("/ingest/cam1/master.m3u8")) == ["hi/index.m3u8", "lo/index.m3u8"]
@@ -361,3 +366,20 @@ async def test_a_media_root_folder_holding_a_vod_stream_is_refused(toolchain: To
     with pytest.raises(OutputExists, match="holds a VOD stream: publish live under another --stream"):
         await publisher.run(asyncio.Event())
     assert sorted(p.name for p in stream.rglob("*")) == ["720p", "index.m3u8"]
+
+
+async def test_a_server_without_ingest_is_said_in_words() -> None:
+    """An origin (or anything else) answering 404 on the ingest: publishing stops before any encode, saying so."""
+    app = web.Application()
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        async with aiohttp.ClientSession() as session:
+            check = live_run.IngestCheck(IngestOutput(f"http://127.0.0.1:{port}", "cam1", TOKEN), session)
+            with pytest.raises(PublishError, match=r"has no ingest for .*is it an hlsgate origin with ingest"):
+                await check()
+    finally:
+        await runner.cleanup()

@@ -20,6 +20,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from ...core.auth.credentials import QUERY_PARAM
 from ...core.errors import BadRequest, PayloadTooLarge, RequestError, RequestTimeout, UnsupportedMedia
 from ...core.grants import Action, Grant, Target
+from ...core.ingest.live import State
 from ...core.ingest.paths import FileKind, IngestPath
 from ...core.ingest.playlist import PlaylistInfo, validate_playlist
 from ...core.ingest.sniff import SNIFF_BYTES, looks_like_media
@@ -32,6 +33,9 @@ BATCH_BYTES = 256 << 10
 NAME_PATTERN = f"(?:{PLAYLIST_PATTERN}|{SEGMENT_PATTERN})"
 PATHS = (f"/ingest/{{stream:{ID_PATTERN}}}/{{name:{NAME_PATTERN}}}",
          f"/ingest/{{stream:{ID_PATTERN}}}/{{rendition:{ID_PATTERN}}}/{{name:{NAME_PATTERN}}}")
+END_PATH = f"/ingest/{{stream:{ID_PATTERN}}}/end"
+"""An encoder's "this stream is over": ffmpeg's own last playlists can be lost (it exits without reading the answer
+to its last PUT on a persistent connection), so ``hlsgate publish`` says so here after a clean stop."""
 _GONE = (ConnectionError, HttpProcessingError, asyncio.IncompleteReadError)
 """What reading a body raises when the encoder goes away mid-upload (reset, a chunked body cut short)."""
 
@@ -40,6 +44,7 @@ def add_routes(app: web.Application) -> None:
     for path in PATHS:
         app.router.add_put(path, _put)
         app.router.add_delete(path, _delete)
+    app.router.add_post(END_PATH, _end)
 
 
 async def _authorize(request: web.Request) -> tuple[Services, IngestPath, Grant]:
@@ -147,4 +152,16 @@ async def _delete(request: web.Request) -> web.StreamResponse:
         await asyncio.get_running_loop().run_in_executor(None, services.ingest.delete, path)
         if path.kind is FileKind.PLAYLIST:
             services.playlists.invalidate(path.stream, path.rendition, path.name)
+    return web.Response(status=204)
+
+
+async def _end(request: web.Request) -> web.StreamResponse:
+    """End the stream now (``#EXT-X-ENDLIST`` on each media playlist), for its publisher: the same publish token
+    (its ``jti``) that writes it. Ending a stream that is not live is a 204 too (the end state is the same)."""
+    services = request.app[SERVICES]
+    stream = request.match_info["stream"]
+    grant = await services.gate.authorize(credentials(request), Action.PUBLISH, Target(stream))
+    services.live.check(stream, grant)
+    if services.live.state(stream).state is State.LIVE:
+        await services.live.end(stream)
     return web.Response(status=204)

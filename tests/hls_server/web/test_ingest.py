@@ -470,6 +470,31 @@ async def test_the_publisher_ending_every_rendition_ends_the_stream(origin: Orig
     assert (await streams(origin))[LIVE]["state"] == "ended"
 
 
+async def test_the_publisher_ends_its_stream_in_one_request(origin: Origin) -> None:
+    """POST /ingest/{stream}/end: what hlsgate publish sends after a clean stop (ffmpeg's own last playlists can
+    be lost): ENDLIST on every media playlist at once; only the publisher's own token (jti) may say so."""
+    token = publish_token()
+    for rendition in ("r0", "r1"):
+        assert (await put(origin, f"{LIVE}/{rendition}/index.m3u8", playlist(), token)).status == 201
+    other, viewer = publish_token(jti="someone-else"), make_token(streamId=LIVE)
+    expect_error(await fetch(origin, f"/ingest/{LIVE}/end", method="POST", auth=f"Bearer {other}"), 409,
+                 "publisher_conflict", other)
+    expect_error(await fetch(origin, f"/ingest/{LIVE}/end", method="POST", auth=f"Bearer {viewer}"), 403,
+                 "forbidden", viewer)
+    expect_error(await fetch(origin, f"/ingest/{LIVE}/end", method="POST"), 401, "token_missing")
+    assert (await streams(origin))[LIVE]["state"] == "live"
+    assert (await fetch(origin, f"/ingest/{LIVE}/end", method="POST", auth=f"Bearer {token}")).status == 204
+    assert (await streams(origin))[LIVE]["state"] == "ended"
+    for rendition in ("r0", "r1"):
+        text = (origin.settings.media_root / LIVE / rendition / "index.m3u8").read_text(encoding="utf-8")
+        assert text.rstrip().endswith("#EXT-X-ENDLIST") and text.count("#EXT-X-ENDLIST") == 1
+    # Once more, or for a stream never published: nothing changes, still 204.
+    assert (await fetch(origin, f"/ingest/{LIVE}/end", method="POST", auth=f"Bearer {token}")).status == 204
+    never = publish_token("never-published")
+    assert (await fetch(origin, "/ingest/never-published/end", method="POST", auth=f"Bearer {never}")).status == 204
+    assert not (origin.settings.media_root / "never-published").exists()
+
+
 async def test_live_state_survives_a_restart(start_origin: StartOrigin, ts_segment: bytes) -> None:
     origin = await start_origin()
     token = publish_token(jti="a")

@@ -154,7 +154,7 @@ def test_security_requirements_name_defined_schemes() -> None:
 def test_every_operation_is_described_and_uniquely_named() -> None:
     doc = openapi_document()
     ids = [operation["operationId"] for _, _, operation in operations(doc)]
-    assert len(ids) == len(set(ids)) == 22
+    assert len(ids) == len(set(ids)) == 23
     for path, method, operation in operations(doc):
         assert operation["summary"] and operation["tags"], (path, method)
         if path.startswith(("/api/", "/rest/")) and path != "/api/v1/openapi.json":
@@ -178,6 +178,7 @@ def test_parameters_use_the_router_patterns() -> None:
         "/ingest/{stream}/{file}": {"stream": name, "file": f"^(?:{PLAYLIST_PATTERN}|{SEGMENT_PATTERN})$"},
         "/ingest/{stream}/{rendition}/{file}": {"stream": name, "rendition": name,
                                                 "file": f"^(?:{PLAYLIST_PATTERN}|{SEGMENT_PATTERN})$"},
+        "/ingest/{stream}/end": {"stream": name},
         "/player/{file}": {"file": f"^{ASSET_PATTERN}$"},
         "/player/vendor/{file}": {"file": f"^{VENDOR_PATTERN}$"},
     }
