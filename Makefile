@@ -9,7 +9,7 @@ PLAYER_DEPS := player/node_modules/.package-lock.json
 PLAYER := player/dist/.built
 PLAYER_SOURCES := $(shell find player -path player/node_modules -prune -o -path player/dist -prune -o -type f -print)
 
-.PHONY: demo test lint bench clean system-deps player wheel
+.PHONY: demo demo-live test lint bench clean system-deps player wheel
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ player: $(PLAYER)
 
 demo: $(STAMP) $(PLAYER)
 	$(BIN)/hlsgate demo
+
+demo-live: $(STAMP) $(PLAYER)
+	$(BIN)/hlsgate demo --live
 
 # dist/: the sdist and the wheel built from it (python -m build). setup.py runs npm ci and npm run build itself;
 # a player built beforehand lets the sdist's metadata list hls.js's licence too (setup.py looks when it starts).

@@ -39,7 +39,8 @@ from .web.routes.player import HLS_JS_DIST
 DEMO_PORT = 8080
 DEMO_TOKEN_TTL = 24 * 3600
 DEMO_GROUP = "demo-group"
-LIVE_STREAM = "live"
+LIVE_ROOM = "studio"
+LIVE_STREAM = f"{LIVE_ROOM}-cam1"  # a participant of the room: {room}-{participant}
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -56,7 +57,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     d.add_argument("--no-serve", action="store_true", help="transcode only")
     d.add_argument("--live", action="store_true",
                    help=f"instead: publish a live lavfi test source through the ladder into the origin's ingest as "
-                        f"stream {LIVE_STREAM!r} (2 s segments unless --segment-seconds), until Ctrl-C")
+                        f"stream {LIVE_STREAM!r} of the room {LIVE_ROOM!r} (2 s segments unless --segment-seconds), "
+                        "until Ctrl-C")
     d.add_argument("--size", metavar="WxH", help="with --live: the test source's size (default 1280x720)")
     # None: 4 s for the VOD demo, 2 s with --live (the help above says 4: the VOD default).
     d.set_defaults(handler=run_demo, segment_seconds=None)
@@ -175,6 +177,9 @@ async def _live_demo(args: argparse.Namespace, env: Mapping[str, str], settings:
         if not ready.done():
             ready.set_result(base)
 
+    rooms = GroupStore(settings.state_dir)
+    rooms.load()
+    await rooms.put(LIVE_ROOM, (), room=True)  # a room lists its live participants in its player config
     server = asyncio.ensure_future(serve(settings, announce))
     first: set[asyncio.Future[Any]] = {server, ready}
     await asyncio.wait(first, return_when=asyncio.FIRST_COMPLETED)
@@ -187,8 +192,9 @@ async def _live_demo(args: argparse.Namespace, env: Mapping[str, str], settings:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     minter = Minter.from_settings(settings)
-    # One publish token for the whole run: a restarted ffmpeg keeps its jti, so the origin lets it back in.
-    publish_token = minter.viewer(Role.PUBLISH, stream=stream, ttl=settings.max_token_ttl).token
+    # One publish token for the whole run (a restarted ffmpeg keeps its jti, so the origin lets it back in): the
+    # room's, as a conference participant holds it; it publishes {room}-{participant} and plays the whole room.
+    publish_token = minter.viewer(Role.PUBLISH, room=LIVE_ROOM, ttl=settings.max_token_ttl).token
     status = StatusLine(sys.stderr, stream, prefix="hlsgate demo")
     master = Path(settings.media_root) / stream / MASTER_PLAYLIST
     playable = asyncio.Event()
@@ -222,8 +228,8 @@ async def _live_demo(args: argparse.Namespace, env: Mapping[str, str], settings:
 
 def _print_live_urls(minter: Minter, settings: Settings, base: str, stream: str,
                      renditions: tuple[Rendition, ...], viewer_secret: str) -> None:
-    # A play token for the stream; once rooms exist (core/grants.py) a room token can stand here instead.
-    token = minter.viewer(Role.PLAY, stream=stream, ttl=DEMO_TOKEN_TTL).token
+    # A play token for the room: it plays every participant's stream, and the player lists them.
+    token = minter.viewer(Role.PLAY, room=LIVE_ROOM, ttl=DEMO_TOKEN_TTL).token
     url = f"{base}/hls/{stream}/master.m3u8?token={token}"
     out = sys.stdout
     names = ", ".join(r.name for r in renditions)
@@ -231,10 +237,10 @@ def _print_live_urls(minter: Minter, settings: Settings, base: str, stream: str,
           f"serving {Path(settings.media_root).absolute()}  (Ctrl-C ends the stream, then the server)\n", file=out)
     player = settings.player.dir
     if player is not None and (player / HLS_JS_DIST / "hls.min.js").is_file():
-        print(f"Player (play token for {stream!r}, valid 24 h; open it in a browser):\n"
-              f"  {base}/player/?stream={stream}&token={token}\n", file=out)
+        print(f"Player (play token for the room {LIVE_ROOM!r}, valid 24 h; open it in a browser):\n"
+              f"  {base}/player/?group={LIVE_ROOM}&token={token}\n", file=out)
     else:
         print("The web player is not built: run `make player` in the checkout (make demo does).\n", file=out)
-    print(f"Live URL (play token for {stream!r}, valid 24 h; any HLS player):\n  {url}\n", file=out)
+    print(f"Live URL (the same room token, valid 24 h; any HLS player):\n  {url}\n", file=out)
     print(f"  ffplay '{url}'\n", file=out)
     print(f"Viewer secret for this run (shown once, not stored): {viewer_secret}", file=out, flush=True)
