@@ -118,6 +118,18 @@ def build_argv(ffmpeg: str, source: Path, info: MediaInfo, renditions: Sequence[
     if progress:
         argv += ["-progress", "pipe:1"]
     argv += ["-nostats", "-i", input_url(source)]
+    ladder, stream_map = ladder_args(info, renditions, options)
+    argv += ladder
+    argv += _hls_args(options)
+    argv += ["-var_stream_map", " ".join(stream_map), f"%v/{MEDIA_PLAYLIST}"]
+    return argv
+
+
+def ladder_args(info: MediaInfo, renditions: Sequence[Rendition],
+                options: EncodeOptions) -> tuple[list[str], list[str]]:
+    """What the VOD and the live builders share: the filter graph, the maps, the encoders (aligned keyframes)
+    and the muxing queue; and each rendition's ``-var_stream_map`` entry (``v:0,a:0,name:720p``)."""
+    argv: list[str] = []
     graph = filter_graph(info, renditions)
     if graph:
         argv += ["-filter_complex", graph]
@@ -137,9 +149,7 @@ def build_argv(ffmpeg: str, source: Path, info: MediaInfo, renditions: Sequence[
     if info.audio is not None and any(r.has_audio for r in renditions):
         argv += _audio_args(info.audio, renditions)
     argv += ["-max_muxing_queue_size", str(MAX_MUXING_QUEUE)]
-    argv += _hls_args(options)
-    argv += ["-var_stream_map", " ".join(stream_map), f"%v/{MEDIA_PLAYLIST}"]
-    return argv
+    return argv, stream_map
 
 
 def _video_args(info: MediaInfo, renditions: Sequence[Rendition], options: EncodeOptions) -> list[str]:

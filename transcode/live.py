@@ -24,7 +24,7 @@ from typing import Literal
 
 from hls_server.core.names import INIT_SEGMENT, MASTER_PLAYLIST, MEDIA_PLAYLIST, SEGMENT_STEM, is_id
 
-from .command import MAX_MUXING_QUEUE, EncodeOptions, _audio_args, _num, _video_args, filter_graph
+from .command import EncodeOptions, _num, ladder_args
 from .errors import TranscodeError
 from .ladder import Rendition
 from .probe import MediaInfo
@@ -178,25 +178,8 @@ def build_live_argv(ffmpeg: str, source: LiveSource, info: MediaInfo, renditions
     if progress:
         argv += ["-progress", "pipe:1"]
     argv += ["-nostats", *source.input_args()]
-    graph = filter_graph(info, renditions)
-    if graph:
-        argv += ["-filter_complex", graph]
-    stream_map: list[str] = []
-    for i, r in enumerate(renditions):
-        parts = []
-        if r.has_video:
-            argv += ["-map", f"[v{i}]"]
-            parts.append(f"v:{i}")
-        if r.has_audio and info.audio is not None:
-            argv += ["-map", f"0:{info.audio.index}"]
-            parts.append(f"a:{i}")
-        stream_map.append(",".join([*parts, f"name:{r.name}"]))
-    argv += ["-map_metadata", "-1", "-map_chapters", "-1"]
-    if graph:
-        argv += _video_args(info, renditions, options.encode)
-    if info.audio is not None and any(r.has_audio for r in renditions):
-        argv += _audio_args(info.audio, renditions)
-    argv += ["-max_muxing_queue_size", str(MAX_MUXING_QUEUE)]
+    ladder, stream_map = ladder_args(info, renditions, options.encode)
+    argv += ladder
     argv += _live_hls_args(options, output, start_number)
     prefix = f"{output.base}/" if isinstance(output, IngestOutput) else ""
     extension = options.encode.segment_extension

@@ -15,14 +15,12 @@ there are none) names the groups that are rooms, so a server that predates rooms
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from types import MappingProxyType
 
+from .atomic import write_atomic
 from .errors import BadRequest, ConfigError
 from .grants import Group, Groups
 from .names import ID_RULE, is_id
@@ -83,29 +81,13 @@ class GroupStore:
         self.snapshot = MappingProxyType(groups)
 
     def _write(self, groups: Groups) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         data: dict[str, object] = {"version": FORMAT_VERSION,
                                    "groups": {name: sorted(entry.streams) for name, entry in sorted(groups.items())}}
         rooms = sorted(name for name, entry in groups.items() if entry.room)
         if rooms:  # without rooms, the file is exactly what a server from before rooms writes
             data["rooms"] = rooms
         body = json.dumps(data, indent=1).encode()
-        fd, tmp = tempfile.mkstemp(prefix=f".{GROUPS_FILE}.", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(body)
-                f.flush()
-                os.fsync(f.fileno())
-            Path(tmp).replace(self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                Path(tmp).unlink()
-            raise
-        dir_fd = os.open(self.path.parent, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        write_atomic(self.path, body)
 
 
 def validate_members(streams: object) -> frozenset[str]:

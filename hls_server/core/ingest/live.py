@@ -19,18 +19,16 @@ elsewhere without one) cannot be told apart, so they count as the same publisher
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 import json
 import logging
-import os
-import tempfile
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..atomic import write_atomic
 from ..errors import ConfigError, Conflict, HLSGateError
 from ..grants import Grant
 from ..names import is_id
@@ -236,24 +234,8 @@ class LiveRegistry:
             await asyncio.get_running_loop().run_in_executor(None, self._write, snapshot)
 
     def _write(self, streams: dict[str, dict[str, object]]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         body = json.dumps({"version": FORMAT_VERSION, "streams": streams}, indent=1).encode()
-        fd, tmp = tempfile.mkstemp(prefix=f".{LIVE_FILE}.", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(body)
-                f.flush()
-                os.fsync(f.fileno())
-            Path(tmp).replace(self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                Path(tmp).unlink()
-            raise
-        dir_fd = os.open(self.path.parent, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        write_atomic(self.path, body)
 
     def _bitrate(self, known: _Stream) -> float | None:
         now = self._monotonic()
